@@ -1,0 +1,186 @@
+"""Build the validated catalogue (`data/catalog/`) from `styles.csv` + `images/`, atomically."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections import Counter
+from functools import partial
+from multiprocessing import Pool
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from ingest.images import IMAGE_SIZE, CheckedImage, check_image
+from ingest.styles import COLUMNS, RowIssue, normalise_name, read_styles
+from lookalike.errors import LookalikeError
+
+INGEST_VERSION = 1
+PRODUCTS_FILE = "products.parquet"
+PIXELS_FILE = "pixels.npy"
+REPORT_FILE = "report.json"
+HASH_FILE = "catalog.sha256"
+
+
+class SourceError(LookalikeError):
+    """The catalogue folder is missing or unreadable."""
+
+
+def _image_names(images_dir: Path) -> list[os.DirEntry[str]]:
+    try:
+        return list(os.scandir(images_dir))
+    except FileNotFoundError as exc:
+        raise SourceError(
+            f"{images_dir}: images folder not found; the catalogue folder must hold images/<id>.jpg"
+        ) from exc
+    except OSError as exc:
+        raise SourceError(
+            f"{images_dir}: images folder unreadable ({exc.strerror}); fix its permissions"
+        ) from exc
+
+
+def source_fingerprint(source: Path) -> str:
+    """A hash of styles.csv and the image folder listing (names, sizes, mtimes) plus the ingest version."""
+    digest = hashlib.sha256(f"ingest-v{INGEST_VERSION}-{IMAGE_SIZE}".encode())
+    digest.update((source / "styles.csv").read_bytes())
+    for entry in sorted(_image_names(source / "images"), key=lambda e: e.name):
+        stat = entry.stat()
+        digest.update(f"{entry.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()
+
+
+def _issues(rows: list[RowIssue]) -> list[dict[str, Any]]:
+    return [{"line": r.line, "id": r.id, "reason": r.reason} for r in rows]
+
+
+def _check_all(ids: list[int], source: Path, out_dir: Path, workers: int) -> list[CheckedImage]:
+    check = partial(_check_one, source=source / "images", out_dir=out_dir)
+    with Pool(workers) as pool:
+        results = pool.imap(check, ids, chunksize=128)
+        return list(tqdm(results, total=len(ids), desc="images", unit="img", mininterval=2))
+
+
+def _check_one(product_id: int, source: Path, out_dir: Path) -> CheckedImage:
+    return check_image(product_id, source / f"{product_id}.jpg", out_dir)
+
+
+def _duplicate_groups(frame: pd.DataFrame) -> pd.Series:
+    shared = frame[frame["image_sha1"].notna()].groupby("image_sha1")["id"].transform("size") > 1
+    sha = frame["image_sha1"].where(shared.reindex(frame.index, fill_value=False))
+    codes = {h: i for i, h in enumerate(sorted(sha.dropna().unique()))}
+    return sha.map(codes).astype("Int64")
+
+
+def _report(
+    frame: pd.DataFrame, table: Any, fingerprint: str, elapsed: float, source: Path
+) -> dict[str, Any]:
+    without = frame[~frame["has_image"]]
+    kinds = without["image_issue"].str.split(":").str[0]
+    groups = frame[frame["duplicate_group"].notna()].groupby("duplicate_group")["id"].apply(list)
+    return {
+        "source": str(source),
+        "fingerprint": fingerprint,
+        "ingest_version": INGEST_VERSION,
+        "image_size": IMAGE_SIZE,
+        "rows_read": table.rows_read,
+        "rows_kept": len(frame),
+        "rows_repaired": len(table.repaired),
+        "repaired": _issues(table.repaired),
+        "rows_rejected": len(table.rejected),
+        "rejected_rows": _issues(table.rejected),
+        "warnings": _issues(table.warnings),
+        "nulls": {c: int(frame[c].isna().sum()) for c in COLUMNS[1:]},
+        "with_image": int(frame["has_image"].sum()),
+        "without_image": len(without),
+        "images_rejected_by_reason": dict(Counter(kinds.tolist())),
+        "ids_without_image": {
+            kind: sorted(int(i) for i in without.loc[kinds == kind, "id"])
+            for kind in sorted(set(kinds))
+        },
+        "duplicate_groups": len(groups),
+        "duplicate_ids": int(frame["duplicate_group"].notna().sum()),
+        "duplicates": [[int(i) for i in sorted(ids)] for ids in groups],
+        "seconds": round(elapsed, 1),
+    }
+
+
+def _swap_in(build: Path, catalog_dir: Path) -> None:
+    """Point `catalog_dir` (a symlink) at `build` in one atomic rename; drop older builds."""
+    link = catalog_dir.with_name(catalog_dir.name + ".link-tmp")
+    link.unlink(missing_ok=True)
+    link.symlink_to(build.relative_to(catalog_dir.parent))
+    if catalog_dir.exists() and not catalog_dir.is_symlink():
+        shutil.rmtree(catalog_dir)
+    os.replace(link, catalog_dir)
+    for old in build.parent.iterdir():
+        if old != build:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def current_fingerprint(catalog_dir: Path) -> str | None:
+    """The source fingerprint of the catalogue in place, if there is one."""
+    try:
+        return str(json.loads((catalog_dir / REPORT_FILE).read_text())["fingerprint"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def build_catalog(
+    source: Path, catalog_dir: Path, workers: int = 2, force: bool = False
+) -> dict[str, Any] | None:
+    """Ingest `source` into `catalog_dir`; returns the report, or None when already up to date."""
+    started = time.perf_counter()
+    table = read_styles(source / "styles.csv")
+    fingerprint = source_fingerprint(source)
+    if not force and current_fingerprint(catalog_dir) == fingerprint:
+        return None
+    builds = catalog_dir.with_name(catalog_dir.name + ".builds")
+    build = builds / f"{fingerprint[:12]}-{os.getpid()}-{time.time_ns()}"
+    (build / "images").mkdir(parents=True)
+    try:
+        frame = table.frame.copy()
+        frame["name"] = frame["productDisplayName"].map(normalise_name, na_action="ignore")
+        frame["name"] = frame["name"].astype("string")
+        checked = _check_all(frame["id"].tolist(), source, build / "images", workers)
+        usable = [c for c in checked if c.pixels is not None]
+        row_of = {c.product_id: row for row, c in enumerate(usable)}
+        frame["has_image"] = [c.pixels is not None for c in checked]
+        frame["image_issue"] = pd.array([c.issue for c in checked], dtype="string")
+        frame["pixel_row"] = frame["id"].map(row_of).astype("Int64")
+        frame["image_sha1"] = pd.array([c.sha1 for c in checked], dtype="string")
+        frame["duplicate_group"] = _duplicate_groups(frame)
+        frame = frame.drop(columns=["line"])
+        pixels = (
+            np.stack([c.pixels for c in usable if c.pixels is not None])
+            if usable
+            else (np.zeros((0, IMAGE_SIZE, IMAGE_SIZE, 3), np.uint8))
+        )
+        np.save(build / PIXELS_FILE, pixels)
+        frame.to_parquet(build / PRODUCTS_FILE, index=False)
+        report = _report(frame, table, fingerprint, time.perf_counter() - started, source)
+        (build / REPORT_FILE).write_text(json.dumps(report, indent=1))
+        (build / HASH_FILE).write_text(fingerprint + "\n")
+        _swap_in(build, catalog_dir)
+    except BaseException:
+        shutil.rmtree(build, ignore_errors=True)
+        raise
+    return report
+
+
+def load_catalog(catalog_dir: Path) -> pd.DataFrame:
+    """The ingested products table; a clear error when ingest has not run."""
+    path = catalog_dir / PRODUCTS_FILE
+    if not path.is_file():
+        raise LookalikeError(f"{path} not found: run `lookalike ingest` first")
+    return pd.read_parquet(path)
+
+
+def catalog_hash(catalog_dir: Path) -> str:
+    """The fingerprint identifying the catalogue build in place."""
+    return (catalog_dir / HASH_FILE).read_text().strip()

@@ -1,0 +1,1 @@
+"""Lookalike: similar-product recommendations, explained."""

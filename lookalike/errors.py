@@ -1,0 +1,5 @@
+"""Errors a user can act on: the message says what was wrong and what to do."""
+
+
+class LookalikeError(Exception):
+    """Base of every error shown to users without a traceback."""

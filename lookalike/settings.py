@@ -1,0 +1,54 @@
+"""One typed settings object: environment variables first, CLI flags override."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+
+def _env_path(name: str, default: str) -> Path:
+    return Path(os.environ.get(name, default))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where Lookalike reads and writes, and which services it talks to."""
+
+    source: Path = field(default_factory=lambda: _env_path("LOOKALIKE_SOURCE", "data/raw"))
+    data_dir: Path = field(default_factory=lambda: _env_path("LOOKALIKE_DATA", "data"))
+    backend: str = field(
+        default_factory=lambda: os.environ.get("LOOKALIKE_BACKEND", "qdrant-embedded")
+    )
+    qdrant_url: str = field(
+        default_factory=lambda: os.environ.get("QDRANT_URL", "http://localhost:6333")
+    )
+    qdrant_api_key: str | None = field(default_factory=lambda: os.environ.get("QDRANT_API_KEY"))
+    api_url: str = field(
+        default_factory=lambda: os.environ.get("LOOKALIKE_API_URL", "http://127.0.0.1:8000")
+    )
+
+    @property
+    def catalog_dir(self) -> Path:
+        """The validated catalogue written by `lookalike ingest`."""
+        return self.data_dir / "catalog"
+
+    @property
+    def embeddings_dir(self) -> Path:
+        """Per-model vectors written by `lookalike embed`."""
+        return self.data_dir / "embeddings"
+
+    @property
+    def qdrant_dir(self) -> Path:
+        """On-disk home of the embedded Qdrant collections."""
+        return self.data_dir / "qdrant"
+
+    @property
+    def faiss_dir(self) -> Path:
+        """On-disk home of the FAISS indexes."""
+        return self.data_dir / "faiss"
+
+    def override(self, **changes: Any) -> Settings:
+        """A copy with the given fields replaced; `None` values are ignored (unset CLI flags)."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})

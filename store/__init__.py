@@ -1,0 +1,1 @@
+"""Vector store: one protocol, three backends (embedded Qdrant, Qdrant server, FAISS)."""

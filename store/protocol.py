@@ -1,0 +1,88 @@
+"""The contract every vector-store backend fulfils (used by the API and the benchmarks)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+
+Vector = npt.NDArray[np.float32]
+Payload = dict[str, Any]
+
+# Payload fields that can be filtered by exact match (they carry payload indexes in Qdrant).
+KEYWORD_FIELDS = (
+    "articleType",
+    "subCategory",
+    "masterCategory",
+    "gender",
+    "baseColour",
+    "season",
+    "usage",
+)
+
+
+@dataclass(frozen=True)
+class Filter:
+    """Exact matches on keyword fields, an inclusive `year` range, and ids to leave out."""
+
+    match: Mapping[str, str] = field(default_factory=dict)
+    year_min: int | None = None
+    year_max: int | None = None
+    exclude_ids: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result: the catalogue id, cosine score (inner product) and payload."""
+
+    id: int
+    score: float
+    payload: Payload
+
+
+@dataclass(frozen=True)
+class CollectionInfo:
+    """What a collection holds."""
+
+    name: str
+    count: int
+    dim: int
+    backend: str
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class VectorStore(Protocol):
+    """A named collection of unit vectors keyed by catalogue id, with payloads."""
+
+    def upsert(self, ids: Sequence[int], vectors: Vector, payloads: Sequence[Payload]) -> None:
+        """Insert or replace points."""
+
+    def search(self, vector: Vector, limit: int, filter: Filter | None = None) -> list[Hit]:
+        """Nearest neighbours by inner product, best first."""
+
+    def search_batch(
+        self, vectors: Vector, limit: int, filter: Filter | None = None
+    ) -> list[list[Hit]]:
+        """`search` for each row of a (n, dim) matrix."""
+
+    def vectors(self, ids: Sequence[int]) -> dict[int, Vector]:
+        """Stored vectors of the given ids (unknown ids are absent)."""
+
+    def payloads(self, ids: Sequence[int]) -> dict[int, Payload]:
+        """Stored payloads of the given ids (unknown ids are absent)."""
+
+    def count(self) -> int:
+        """Number of points."""
+
+    def delete(self, ids: Sequence[int]) -> None:
+        """Remove points; unknown ids are ignored."""
+
+    def info(self) -> CollectionInfo:
+        """Name, size, dimension and backend details."""
+
+    def close(self) -> None:
+        """Release files and connections."""

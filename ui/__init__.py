@@ -1,0 +1,1 @@
+"""Lookalike stage: ui."""

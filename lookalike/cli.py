@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from pathlib import Path
 from collections.abc import Sequence
 
 from lookalike.errors import LookalikeError
@@ -21,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lookalike", description="Similar-product recommendations, explained."
     )
-    parser.add_argument("--data-dir", help="generated files (env LOOKALIKE_DATA, default data)")
+    parser.add_argument("--data-dir", type=Path, help="generated files (env LOOKALIKE_DATA, default data)")
     subparsers = parser.add_subparsers(dest="command", required=True)
     for stage in STAGES:
         try:

@@ -1,0 +1,43 @@
+# The README's two commands: `make demo` and `make test`. Both start from a fresh clone.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+SHARED := ../shared/data/fashion-small
+HOST ?= 127.0.0.1
+
+.PHONY: demo test lint serve browser clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# torch/torchvision come from this machine's disk (pinned); everything else from PyPI.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet torch==2.14.1 torchvision==0.29.1
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+data/raw:
+	@if [ -d $(SHARED) ]; then mkdir -p data && ln -s ../$(SHARED) data/raw && echo "linked $(SHARED) as data/raw"; \
+	else echo "no catalogue: put the Kaggle 'Fashion Product Images' styles.csv + images/ in data/raw (see README)"; exit 1; fi
+
+# Each step skips itself when its output is up to date.
+demo: $(VENV)/.installed data/raw
+	$(BIN)/lookalike ingest
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+# Debian's chromium for the headless browser test (installed once, needs root or sudo).
+browser:
+	@command -v chromium >/dev/null || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
+test: lint browser
+	$(BIN)/pytest -q
+
+clean:
+	rm -rf $(VENV) data/catalog data/catalog.builds data/embeddings data/qdrant data/faiss

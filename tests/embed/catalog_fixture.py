@@ -24,9 +24,11 @@ def build_catalog(out_dir: Path, limit: int | None = None, source: Path = RAW_CA
     checked = [check_image(int(i), source / "images" / f"{i}.jpg", images_dir) for i in frame["id"]]
     usable = [c for c in checked if c.pixels is not None]
     rows = {c.product_id: n for n, c in enumerate(usable)}
-    frame["name"] = frame["productDisplayName"].map(
-        lambda n: None if pd.isna(n) else normalise_name(str(n))
-    ).astype("string")
+    frame["name"] = (
+        frame["productDisplayName"]
+        .map(lambda n: None if pd.isna(n) else normalise_name(str(n)))
+        .astype("string")
+    )
     frame["has_image"] = [c.pixels is not None for c in checked]
     frame["image_issue"] = pd.array([c.issue for c in checked], dtype="string")
     frame["pixel_row"] = pd.array([rows.get(c.product_id) for c in checked], dtype="Int64")

@@ -1,0 +1,127 @@
+"""Request and response shapes of the REST API (msgspec Structs; the OpenAPI schema comes from them)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+CategoryMode = Literal["soft", "hard", "off"]
+
+
+class Product(msgspec.Struct, kw_only=True):
+    """A catalogue product as clients see it (ids are strings)."""
+
+    product_id: str
+    name: str | None
+    gender: str | None
+    masterCategory: str | None
+    subCategory: str | None
+    articleType: str | None
+    baseColour: str | None
+    season: str | None
+    year: int | None
+    usage: str | None
+    has_image: bool
+    image_url: str | None
+
+
+class Recommendation(msgspec.Struct, kw_only=True):
+    """One recommended product with every score that placed it."""
+
+    product_id: str
+    score: float
+    ann_score: float
+    category_similarity: float
+    category_match: bool
+    mmr_rank: int
+    name: str | None
+    articleType: str | None
+    baseColour: str | None
+    gender: str | None
+    image_url: str | None
+
+
+class Timings(msgspec.Struct, kw_only=True):
+    """Where the time of one request went, in milliseconds."""
+
+    recall_ms: float
+    mmr_ms: float
+    rerank_ms: float
+    total_ms: float
+
+
+class Parameters(msgspec.Struct, kw_only=True):
+    """The parameters a result list was computed with (defaults filled in)."""
+
+    model: str
+    top_k: int
+    lambda_diversity: float
+    candidates: int
+    category_mode: CategoryMode
+    w_sim: float
+    w_cat: float
+    filters: dict[str, str]
+
+
+class RecommendResponse(msgspec.Struct, kw_only=True):
+    """`GET /recommend`: the seed contract plus parameters, query product and timings."""
+
+    query_product_id: str
+    model: str
+    top_k: int
+    results: list[Recommendation]
+    parameters: Parameters
+    query: Product
+    timings: Timings
+
+
+class SearchOptions(msgspec.Struct, kw_only=True):
+    """Knobs of `POST /search` (JSON fields, or form fields beside an uploaded `image`)."""
+
+    model: str = "clip"
+    top_k: Annotated[int, msgspec.Meta(ge=1, le=100)] = 5
+    lambda_diversity: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] = 0.7
+    candidates: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 50
+
+
+class SearchRequest(SearchOptions, kw_only=True):
+    """`POST /search` with a JSON body: a text query (model `clip` = text→image, `clip_text`)."""
+
+    text: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+
+
+class SearchResponse(msgspec.Struct, kw_only=True):
+    """`POST /search`: results for a text or image query (no product excluded)."""
+
+    query: str
+    model: str
+    top_k: int
+    results: list[Recommendation]
+    parameters: Parameters
+    timings: Timings
+
+
+class ModelInfo(msgspec.Struct, kw_only=True):
+    """A served model: its collection size, dimension and where its weights came from."""
+
+    name: str
+    description: str
+    count: int
+    dim: int
+    weights: str
+
+
+class Health(msgspec.Struct, kw_only=True):
+    """Liveness / readiness answer."""
+
+    status: Literal["ok", "unavailable"]
+    detail: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+class ErrorBody(msgspec.Struct, kw_only=True):
+    """Every 4xx/5xx: what was wrong, the field at fault (if any) and what to do."""
+
+    status_code: int
+    detail: str
+    field: str | None = None

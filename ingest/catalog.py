@@ -8,6 +8,7 @@ import os
 import shutil
 import time
 from collections import Counter
+from dataclasses import replace
 from functools import partial
 from multiprocessing import Pool
 from pathlib import Path
@@ -59,15 +60,35 @@ def _issues(rows: list[RowIssue]) -> list[dict[str, Any]]:
     return [{"line": r.line, "id": r.id, "reason": r.reason} for r in rows]
 
 
-def _check_all(ids: list[int], source: Path, out_dir: Path, workers: int) -> list[CheckedImage]:
-    check = partial(_check_one, source=source / "images", out_dir=out_dir)
-    with Pool(workers) as pool:
-        results = pool.imap(check, ids, chunksize=128)
+_pixels: np.ndarray | None = None  # each worker's view of the shared pixels file
+
+
+def _open_pixels(path: Path) -> None:
+    global _pixels
+    _pixels = np.load(path, mmap_mode="r+")
+
+
+def _check_one(task: tuple[int, int], images: Path, out_dir: Path) -> CheckedImage:
+    """Check one image in a worker; its pixels go straight into the shared file, not the pipe."""
+    row, product_id = task
+    checked = check_image(product_id, images / f"{product_id}.jpg", out_dir)
+    if checked.pixels is not None and _pixels is not None:
+        _pixels[row] = checked.pixels
+    return replace(checked, pixels=None)
+
+
+def _check_all(ids: list[int], source: Path, build: Path, workers: int) -> list[CheckedImage]:
+    """Check every image on `workers` processes; pixels land in row i of `pixels.npy` for id i."""
+    pixels = np.lib.format.open_memmap(
+        build / PIXELS_FILE, mode="w+", dtype=np.uint8, shape=(len(ids), IMAGE_SIZE, IMAGE_SIZE, 3)
+    )
+    pixels.fill(255)
+    pixels.flush()
+    del pixels
+    check = partial(_check_one, images=source / "images", out_dir=build / "images")
+    with Pool(workers, initializer=_open_pixels, initargs=(build / PIXELS_FILE,)) as pool:
+        results = pool.imap(check, enumerate(ids), chunksize=128)
         return list(tqdm(results, total=len(ids), desc="images", unit="img", mininterval=2))
-
-
-def _check_one(product_id: int, source: Path, out_dir: Path) -> CheckedImage:
-    return check_image(product_id, source / f"{product_id}.jpg", out_dir)
 
 
 def _duplicate_groups(frame: pd.DataFrame) -> pd.Series:
@@ -147,21 +168,14 @@ def build_catalog(
         frame = table.frame.copy()
         frame["name"] = frame["productDisplayName"].map(normalise_name, na_action="ignore")
         frame["name"] = frame["name"].astype("string")
-        checked = _check_all(frame["id"].tolist(), source, build / "images", workers)
-        usable = [c for c in checked if c.pixels is not None]
-        row_of = {c.product_id: row for row, c in enumerate(usable)}
-        frame["has_image"] = [c.pixels is not None for c in checked]
+        checked = _check_all(frame["id"].tolist(), source, build, workers)
+        frame["has_image"] = [c.issue is None for c in checked]
         frame["image_issue"] = pd.array([c.issue for c in checked], dtype="string")
-        frame["pixel_row"] = frame["id"].map(row_of).astype("Int64")
+        rows = pd.Series(range(len(frame)), index=frame.index, dtype="Int64")
+        frame["pixel_row"] = rows.where(frame["has_image"])
         frame["image_sha1"] = pd.array([c.sha1 for c in checked], dtype="string")
         frame["duplicate_group"] = _duplicate_groups(frame)
         frame = frame.drop(columns=["line"])
-        pixels = (
-            np.stack([c.pixels for c in usable if c.pixels is not None])
-            if usable
-            else (np.zeros((0, IMAGE_SIZE, IMAGE_SIZE, 3), np.uint8))
-        )
-        np.save(build / PIXELS_FILE, pixels)
         frame.to_parquet(build / PRODUCTS_FILE, index=False)
         report = _report(frame, table, fingerprint, time.perf_counter() - started, source)
         (build / REPORT_FILE).write_text(json.dumps(report, indent=1))

@@ -6,6 +6,7 @@ import hashlib
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import numpy.typing as npt
@@ -52,7 +53,7 @@ def normalise(image: Image.Image, size: int = IMAGE_SIZE) -> Image.Image:
     return square
 
 
-def open_checked(path: Path, expected_format: str | None = None) -> Image.Image:
+def open_checked(path: Path | BinaryIO, expected_format: str | None = None) -> Image.Image:
     """Open and fully decode an image, raising `ImageRejected` with a reason a person understands."""
     try:
         with warnings.catch_warnings():

@@ -58,7 +58,7 @@ def test_full_ingest_products_and_images(full_catalog: Settings) -> None:
     # 12345 (Saree) and 12346 (T-shirt) show the same photo: one duplicate group, both kept.
     assert frame.loc[12345, "duplicate_group"] == frame.loc[12346, "duplicate_group"]
     pixels = np.load(full_catalog.catalog_dir / "pixels.npy", mmap_mode="r")
-    assert pixels.shape == (44_072, 80, 80, 3)
+    assert pixels.shape == (44_446, 80, 80, 3)
     row = int(frame.loc[15970, "pixel_row"])
     png = np.asarray(Image.open(full_catalog.catalog_dir / "images/15970.png"))
     assert np.array_equal(pixels[row], png)

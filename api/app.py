@@ -48,10 +48,11 @@ def _errors(*codes: int) -> dict[int, ResponseSpec]:
 
 
 def _store(services: Services, model: str, allowed: tuple[str, ...]) -> VectorStore:
-    valid = [m for m in allowed if m in services.stores]
-    if model not in valid:
+    valid = [m for m in allowed if m in services.available_models()]
+    store = services.store(model) if model in valid else None
+    if store is None:
         raise ApiError(400, f"unknown model {model!r}; valid models: {', '.join(valid)}", "model")
-    return services.stores[model]
+    return store
 
 
 def _product(services: Services, product_id: str) -> Product:
@@ -237,7 +238,7 @@ async def _search_query(
 async def search(services: Services, request: Request[Any, Any, Any]) -> SearchResponse:
     """Similar products for a text (JSON) or an uploaded photo (multipart); nothing excluded."""
     label, options, vector = await _search_query(services, request)
-    store = services.stores[options.model]
+    store = _store(services, options.model, (options.model,))
     params = _params(
         options.top_k, options.lambda_diversity, options.candidates, category_mode="off"
     )
@@ -294,16 +295,20 @@ def get_product_image(services: Services, product_id: str) -> File:
 @get("/models", sync_to_thread=False, responses=_errors(503))
 def list_models(services: Services) -> list[ModelInfo]:
     """Served models with collection size, dimension and weights source."""
-    return [
-        ModelInfo(
-            name=name,
-            description=DESCRIPTIONS[name],
-            count=store.count(),
-            dim=int(services.manifests[name]["dim"]),
-            weights=str(services.manifests[name].get("weights", {}).get("source", "unknown")),
+    models = []
+    for name in services.available_models():
+        info = _store(services, name, (name,)).info()
+        weights = services.manifests.get(name, {}).get("weights", {})
+        models.append(
+            ModelInfo(
+                name=name,
+                description=DESCRIPTIONS[name],
+                count=info.count,
+                dim=info.dim,
+                weights=str(weights.get("source", "unknown")),
+            )
         )
-        for name, store in services.stores.items()
-    ]
+    return models
 
 
 @get("/health", sync_to_thread=False)
@@ -316,9 +321,9 @@ def health() -> Health:
 def ready(services: Services) -> Response[Health]:
     """Readiness: the store answers and every collection holds points."""
     detail: dict[str, str] = {}
-    for name, store in services.stores.items():
+    for name in services.available_models():
         try:
-            detail[name] = f"{store.count()} points"
+            detail[name] = f"{_store(services, name, (name,)).count()} points"
         except Exception as exc:  # any failure means not ready; report it, don't raise
             detail[name] = f"unavailable: {exc}"
     ok = bool(detail) and all(

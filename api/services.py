@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import threading
@@ -16,6 +17,7 @@ from api.schemas import Product
 from ingest.catalog import load_catalog
 from lookalike.settings import Settings
 from store import open_store
+from store.errors import QdrantUnreachableError, UnknownCollectionError
 from store.protocol import VectorStore
 
 if TYPE_CHECKING:
@@ -60,13 +62,14 @@ class Services:
 
     settings: Settings
     products: dict[int, Product]
-    stores: dict[str, VectorStore]
     categories: CategorySimilarity
     manifests: dict[str, dict[str, Any]]
     _names: pd.Series = field(repr=False)
-    _with_image: list[int] = field(default_factory=list, repr=False)
+    _with_image: list[int] = field(repr=False)
+    stores: dict[str, VectorStore] = field(default_factory=dict)
+    unreachable: set[str] = field(default_factory=set)
     _encoders: Encoders | None = None
-    _encoder_lock: threading.Lock = field(default_factory=threading.Lock)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def load(cls, settings: Settings) -> Services:
@@ -74,16 +77,41 @@ class Services:
         catalog = load_catalog(settings.catalog_dir)
         products = {int(row.id): product_from_row(row) for row in catalog.itertuples(index=False)}
         names = catalog.set_index("id")["name"].fillna("").str.lower()
-        stores: dict[str, VectorStore] = {}
-        manifests: dict[str, dict[str, Any]] = {}
-        for model in SERVED_MODELS:
-            manifest = settings.embeddings_dir / model / "manifest.json"
-            if manifest.is_file():
-                manifests[model] = json.loads(manifest.read_text())
-                stores[model] = open_store(settings, model)
+        manifests = {
+            model: json.loads(path.read_text())
+            for model in SERVED_MODELS
+            if (path := settings.embeddings_dir / model / "manifest.json").is_file()
+        }
         categories = CategorySimilarity.load(settings.embeddings_dir / "categories")
         with_image = [i for i, p in products.items() if p.has_image]
-        return cls(settings, products, stores, categories, manifests, names, with_image)
+        services = cls(settings, products, categories, manifests, names, with_image)
+        for model in SERVED_MODELS:
+            with contextlib.suppress(QdrantUnreachableError, UnknownCollectionError):
+                services.store(model)
+        return services
+
+    def store(self, model: str) -> VectorStore | None:
+        """The model's open collection; None if it was never indexed.
+
+        A server that was unreachable is asked again on every call (QdrantUnreachableError →
+        503), so the API recovers by itself once Qdrant is back.
+        """
+        if model in self.stores:
+            return self.stores[model]
+        with self._lock:
+            try:
+                self.stores[model] = open_store(self.settings, model)
+            except UnknownCollectionError:
+                return None
+            except QdrantUnreachableError:
+                self.unreachable.add(model)
+                raise
+            self.unreachable.discard(model)
+            return self.stores[model]
+
+    def available_models(self) -> list[str]:
+        """Models that are open or waiting for the server to come back."""
+        return [m for m in SERVED_MODELS if m in self.stores or m in self.unreachable]
 
     def close(self) -> None:
         """Release the stores."""
@@ -110,7 +138,7 @@ class Services:
     @property
     def encoders(self) -> Encoders:
         """The online image/text encoders, loaded on first use (thread-safe)."""
-        with self._encoder_lock:
+        with self._lock:
             if self._encoders is None:
                 from embed.online import Encoders
 

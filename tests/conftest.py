@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import uvicorn
 
+from api.app import create_app
+from api.services import Services
 from ingest.catalog import build_catalog
 from lookalike.settings import Settings
 
@@ -15,6 +22,7 @@ SHARED = Path(os.environ.get("LOOKALIKE_TEST_SOURCE", REPO.parent / "shared/data
 # Products with known quirks that every slice carries: a repaired row, images missing.
 QUIRKY_IDS = (44065, 39403, 39410, 39401, 39425, 12347)
 SLICE_ROWS = 2000
+ALL_MODELS = ("resnet", "efficientnet", "clip", "clip_text", "hybrid")
 
 
 def require_shared() -> Path:
@@ -54,3 +62,47 @@ def slice_catalog(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     settings = Settings(source=write_slice_source(root / "raw"), data_dir=root / "data")
     build_catalog(settings.source, settings.catalog_dir)
     return settings
+
+
+@pytest.fixture(scope="session")
+def slice_indexed(slice_catalog: Settings) -> Settings:
+    """The slice embedded with the committed weights and indexed into embedded Qdrant."""
+    from embed.batch import embed_catalog
+    from embed.loader import NetworkLoader
+    from store import BuildOptions
+    from store.indexing import index_models
+
+    embed_catalog(slice_catalog, ALL_MODELS, NetworkLoader())
+    index_models(
+        slice_catalog, None, backend="qdrant-embedded", options=BuildOptions(), progress=False
+    )
+    return slice_catalog
+
+
+@pytest.fixture(scope="session")
+def slice_services(slice_indexed: Settings) -> Iterator[Services]:
+    """API services over the indexed slice (one open shard per collection for the session)."""
+    services = Services.load(slice_indexed)
+    yield services
+    services.close()
+
+
+@pytest.fixture(scope="session")
+def slice_api_url(slice_services: Services) -> Iterator[str]:
+    """Base URL of a real API (uvicorn, in a thread) over the indexed slice."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(slice_services), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("the API server did not start within 30 s")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from pathlib import Path
 
 import numpy as np
@@ -14,11 +15,19 @@ from ingest.styles import normalise_name, read_styles
 RAW_CATALOGUE = Path("/work/shared/data/fashion-small")
 
 
-def build_catalog(out_dir: Path, limit: int | None = None, source: Path = RAW_CATALOGUE) -> Path:
-    """Write products.parquet, images/, pixels.npy and catalog.sha256 for the first `limit` rows."""
+def build_catalog(
+    out_dir: Path,
+    limit: int | None = None,
+    ids: Collection[int] | None = None,
+    source: Path = RAW_CATALOGUE,
+) -> Path:
+    """Write products.parquet, images/, pixels.npy and catalog.sha256 for some catalogue rows."""
     frame = read_styles(source / "styles.csv").frame.drop(columns=["line"])
+    if ids is not None:
+        frame = frame[frame["id"].isin(ids)]
     if limit is not None:
-        frame = frame.head(limit).copy()
+        frame = frame.head(limit)
+    frame = frame.copy()
     images_dir = out_dir / "images"
     images_dir.mkdir(parents=True, exist_ok=True)
     checked = [check_image(int(i), source / "images" / f"{i}.jpg", images_dir) for i in frame["id"]]

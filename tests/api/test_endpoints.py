@@ -1,0 +1,71 @@
+"""Products, images, models, health, docs and `POST /search` on the real API."""
+
+from __future__ import annotations
+
+import httpx
+import pandas as pd
+
+from tests.conftest import require_shared
+
+
+def test_product_lookup_and_name_search(client: httpx.Client, catalog: pd.DataFrame) -> None:
+    product = client.get("/products/15970").json()
+    assert product["product_id"] == "15970"
+    assert product["name"] == "Turtle Check Men Navy Blue Shirt"
+    assert product["articleType"] == "Shirts" and product["year"] == 2011
+    found = client.get("/products", params={"q": "navy shirt", "limit": 5}).json()
+    assert 0 < len(found) <= 5
+    assert all(
+        {"navy", "shirt"} <= set(p["name"].lower().replace("shirts", "shirt").split())
+        or ("navy" in p["name"].lower() and "shirt" in p["name"].lower())
+        for p in found
+    )
+    assert client.get("/products", params={"q": "zzzzqqq"}).json() == []
+    assert client.get("/products", params={"limit": 0}).status_code == 400
+    random_product = client.get("/products/random").json()
+    assert random_product["has_image"] and int(random_product["product_id"]) in catalog.index
+
+
+def test_product_image_is_cacheable_png(client: httpx.Client) -> None:
+    response = client.get("/products/15970/image")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "image/png"
+    assert "max-age=86400" in response.headers["cache-control"]
+    assert response.content.startswith(b"\x89PNG")
+
+
+def test_models_health_ready_docs(client: httpx.Client) -> None:
+    models = {m["name"]: m for m in client.get("/models").json()}
+    assert {"resnet", "efficientnet", "clip", "hybrid", "clip_text"} <= set(models)
+    assert models["clip"]["count"] > 1900 and models["clip"]["dim"] > 0
+    assert models["clip_text"]["count"] > models["clip"]["count"]  # products without an image
+    assert models["clip"]["weights"] == "catalog"
+    assert client.get("/health").json()["status"] == "ok"
+    ready = client.get("/ready").json()
+    assert ready["status"] == "ok" and set(ready["detail"]) == set(models)
+    schema = client.get("/schema/openapi.json").json()
+    assert {"/recommend", "/search", "/products/{product_id}"} <= set(schema["paths"])
+    assert client.get("/docs").status_code in (200, 302, 307)
+
+
+def test_text_search(client: httpx.Client, catalog: pd.DataFrame) -> None:
+    body = client.post("/search", json={"text": "a photo of Watches", "top_k": 5}).json()
+    assert body["query"] == "a photo of Watches" and len(body["results"]) == 5
+    types = [catalog.loc[int(r["product_id"]), "articleType"] for r in body["results"]]
+    assert types.count("Watches") >= 3
+    as_text = client.post("/search", json={"text": "blue jeans", "model": "clip_text"}).json()
+    assert len(as_text["results"]) == 5
+
+
+def test_image_search_finds_the_product_itself(client: httpx.Client) -> None:
+    photo = (require_shared() / "images/15970.jpg").read_bytes()
+    for model in ("clip", "resnet", "efficientnet"):
+        response = client.post(
+            "/search",
+            files={"image": ("15970.jpg", photo, "image/jpeg")},
+            data={"model": model, "top_k": "3", "lambda_diversity": "1.0"},
+        )
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["results"][0]["product_id"] == "15970"
+        assert body["results"][0]["ann_score"] > 0.99

@@ -1,0 +1,114 @@
+"""`lookalike bench all` end to end on the tiny data folder, then each benchmark's figures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.quality import LAMBDAS, LIST_METRICS
+from embed.split import load_split
+from lookalike.cli import main
+from lookalike.settings import Settings
+from tests.bench.conftest import BENCH_MODELS
+
+
+@pytest.fixture(scope="module")
+def results(bench_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The results folder of one small `bench all` run through the CLI."""
+    out = tmp_path_factory.mktemp("bench-results")
+    argv = ["--data-dir", str(bench_settings.data_dir), "bench", "all", "--out", str(out)]
+    argv += ["--queries", "30", "--seed", "3", "--sizes", "real", "300", "3k"]
+    argv += ["--latency-budget", "0.2", "--concurrency", "1", "2", "--seconds", "1", "--soak", "2"]
+    assert main(argv) == 0
+    return out
+
+
+def document(results: Path, name: str) -> dict[str, Any]:
+    """One benchmark's JSON document."""
+    loaded: dict[str, Any] = json.loads((results / f"{name}.json").read_text())
+    return loaded
+
+
+def test_quality_sweeps_every_model_with_sane_metrics(results: Path) -> None:
+    quality = document(results, "quality")
+    assert quality["queries"] == 30 and set(quality["models"]) == set(BENCH_MODELS)
+    for result in quality["models"].values():
+        sweep = result["lambdas"]
+        assert set(sweep) == {f"{lam:.1f}" for lam in LAMBDAS}
+        for at in sweep.values():
+            for name in LIST_METRICS:
+                interval = at[name]
+                assert interval["low"] <= interval["mean"] <= interval["high"]
+                assert 0.0 <= interval["mean"] <= (2.0 if name.startswith("ild") else 1.0)
+            assert at["latency_ms"]["p50"] > 0
+        # Clustered vectors: plain top-5 mostly shares the type; pure diversity spreads further.
+        assert sweep["1.0"]["precision"]["mean"] > 0.5
+        assert sweep["0.0"]["ild_own"]["mean"] > sweep["1.0"]["ild_own"]["mean"]
+
+
+def test_native_mmr_agrees_with_ours(results: Path) -> None:
+    for result in document(results, "quality")["models"].values():
+        native = result["native_mmr"]
+        assert native["available"] and native["lambda"] == 0.7
+        assert native["jaccard"] > 0.9
+        assert native["latency_native"]["n"] == 30
+
+
+def test_recall_measures_every_index_at_every_size(results: Path) -> None:
+    recall = document(results, "recall")
+    counts = {label: size["count"] for label, size in recall["sizes"].items()}
+    assert counts["300"] == 300 and counts["3k"] == 3000
+    assert any(label.endswith("(real)") for label in counts)
+    for size in recall["sizes"].values():
+        contestants = size["contestants"]
+        assert list(contestants) == [
+            "faiss-flat",
+            "faiss-hnsw",
+            "qdrant-embedded",
+            "qdrant-embedded-int8",
+        ]
+        exact = contestants["faiss-flat"]
+        assert exact["recall_at_k"] == exact["filtered"]["recall_at_k"] == 1.0
+        for result in contestants.values():
+            assert result["recall_at_k"] > 0.8 and result["filtered"]["recall_at_k"] > 0.8
+            assert result["build_s"] > 0 and result["disk_bytes"] > 0
+            assert result["latency_ms"]["p50"] > 0 and result["throughput_qps"] > 0
+            assert result["filter_slowdown_p50"] > 0
+
+
+def test_api_load_and_soak_answer_without_errors(results: Path) -> None:
+    api = document(results, "api")
+    assert set(api["runs"]) == {"1", "2"}
+    for run in api["runs"].values():
+        assert run["requests"] > 0 and run["errors"] == 0
+        stages = run["server_stages_ms"]
+        assert stages["total_ms"]["p50"] <= run["latency_ms"]["p50"]
+        assert run["outside_pipeline_ms"]["p50"] > 0
+    soak = api["soak"]
+    assert soak["errors"] == 0 and len(soak["rss"]) >= 2
+    assert all(sample["bytes"] > 0 for sample in soak["rss"])
+
+
+def test_report_and_plots_are_written(results: Path) -> None:
+    report = (results / "REPORT.md").read_text()
+    for heading in ("## Quality", "## Speed", "## API", "### Soak", "Beside the published"):
+        assert heading in report
+    assert "`bench all` took" in report
+    for plot in ("frontier.png", "scaling.png", "api.png", "soak.png"):
+        assert (results / plot).stat().st_size > 1000
+    (results / "REPORT.md").unlink()
+    assert main(["bench", "report", "--out", str(results)]) == 0
+    assert (results / "REPORT.md").read_text() == report
+
+
+def test_queries_are_held_out(bench_settings: Settings, results: Path) -> None:
+    from bench.quality import QUALITY_MODELS
+    from bench.queries import select_queries
+
+    queries = select_queries(bench_settings, QUALITY_MODELS, 30, seed=3)
+    assert queries == select_queries(bench_settings, QUALITY_MODELS, 30, seed=3)
+    assert {q.id for q in queries} <= load_split().held_out
+    assert len({q.id for q in queries}) == 30

@@ -1,0 +1,83 @@
+"""UI fixtures: a client of the real slice API, a port nobody listens on, the UI as a process."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ui.client import LookalikeClient
+
+REPO = Path(__file__).resolve().parents[2]
+# The first product of styles.csv: always in the slice, with an image.
+SAMPLE_ID = "15970"
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def client(slice_api_url: str) -> Iterator[LookalikeClient]:
+    """A client of the real API over the catalogue slice."""
+    api = LookalikeClient(slice_api_url)
+    yield api
+    api.close()
+
+
+@pytest.fixture(scope="session")
+def down_url() -> str:
+    """The base URL of an API that is not running."""
+    return f"http://127.0.0.1:{free_port()}"
+
+
+@contextmanager
+def running_ui(api_url: str, timeout_s: float = 90.0) -> Iterator[str]:
+    """`lookalike ui` as a separate process against `api_url`; yields the page URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lookalike.cli", "ui", "--port", str(port), "--api-url", api_url],
+        cwd=REPO,
+        env={**os.environ, "LOOKALIKE_API_URL": "http://127.0.0.1:9"},  # the flag must win
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + timeout_s
+        while not _answers(url):
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                output = process.communicate()[0]
+                pytest.fail(f"`lookalike ui` did not start on {url}:\n{output}")
+            time.sleep(0.3)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1.0).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def ui_url(slice_api_url: str) -> Iterator[str]:
+    """The UI served by `lookalike ui` against the real slice API."""
+    with running_ui(slice_api_url) as url:
+        yield url

@@ -1,0 +1,120 @@
+"""End to end in a real browser: Debian's chromium drives `lookalike ui` served against the API."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.ui.conftest import REPO, SAMPLE_ID, running_ui
+from ui.client import LookalikeClient, Tuning
+
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+SCREENSHOT = REPO / "docs/screenshots/ui.png"
+TIMEOUT_MS = 30_000  # generous: the machine may be busy training models
+expect.set_options(timeout=TIMEOUT_MS)
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium"
+)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.set_default_timeout(TIMEOUT_MS)
+    yield page
+    page.close()
+
+
+def expect_results(page: Page, client: LookalikeClient, product_id: str, tuning: Tuning) -> None:
+    """The gallery shows the API's results for `product_id`: same products, order and scores."""
+    results = client.recommend(product_id, tuning).results
+    expect(page.locator("#query .lk-query")).to_have_attribute("data-query-id", product_id)
+    cards = page.locator("#results .lk-card")
+    expect(cards).to_have_count(tuning.top_k)
+    for card, result in zip(cards.all(), results, strict=True):
+        expect(card).to_have_attribute("data-product-id", result.product_id)
+        badge = "Same category" if result.category_match else "Related category"
+        expect(card.locator(".lk-badge")).to_have_text(badge)
+        scores = card.locator(".lk-scores dd")
+        expect(scores).to_have_text(
+            [f"{result.score:.3f}", f"{result.ann_score:.3f}", f"{result.category_similarity:.3f}"]
+        )
+    expect(page.locator("#why")).to_contain_text(
+        f"λ = {tuning.lambda_diversity:.2f} picked {tuning.top_k}"
+    )
+
+
+def set_slider(page: Page, elem_id: str, value: float) -> None:
+    """Type a value in a slider's number box and leave it: Gradio's 'release'."""
+    box = page.locator(f"#{elem_id} input[type=number]")
+    box.fill(str(value))
+    box.press("Tab")
+
+
+def test_merchandiser_tunes_and_browses(page: Page, ui_url: str, client: LookalikeClient) -> None:
+    page.goto(ui_url)
+    expect(page.locator("#api-status")).to_contain_text("ready · ")
+    expect(page.locator("#results .lk-card")).to_have_count(5)  # a random product on arrival
+
+    page.locator("#product-id textarea").fill(SAMPLE_ID)
+    page.locator("#product-id textarea").press("Enter")
+    tuning = Tuning(model="hybrid", top_k=5, lambda_diversity=0.7)
+    expect_results(page, client, SAMPLE_ID, tuning)
+    expect(page.locator("#query")).to_contain_text("Apparel › Topwear › Shirts")
+    expect(page.locator("#results img").first).to_have_js_property("complete", True)
+    assert page.locator("#results img").first.evaluate("img => img.naturalWidth") > 0
+
+    set_slider(page, "lambda", 0.3)
+    tuning = Tuning(model="hybrid", top_k=5, lambda_diversity=0.3)
+    expect_results(page, client, SAMPLE_ID, tuning)
+
+    page.locator("#model label", has_text="CLIP · exploratory").click()
+    tuning = Tuning(model="clip", top_k=5, lambda_diversity=0.3)
+    expect_results(page, client, SAMPLE_ID, tuning)
+    expect(page.locator("#model-note")).to_contain_text("Use to inspire")
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOT, full_page=True)
+
+    set_slider(page, "top-k", 8)
+    tuning = Tuning(model="clip", top_k=8, lambda_diversity=0.3)
+    expect_results(page, client, SAMPLE_ID, tuning)
+
+    clicked = page.locator("#results .lk-card").nth(1)
+    next_id = clicked.get_attribute("data-product-id")
+    assert next_id
+    clicked.click()
+    expect_results(page, client, next_id, tuning)
+
+    page.get_by_role("tab", name="Compare models").click()
+    expect(page.locator("#comparison .lk-row")).to_have_count(4)
+    expect(page.locator("#comparison .lk-card")).to_have_count(4 * 8)
+
+
+def test_api_down_page_says_how_to_fix_it(page: Page, down_url: str) -> None:
+    with running_ui(down_url) as url:
+        page.goto(url)
+        expect(page.locator("#api-status [role=alert]")).to_contain_text(
+            f"Cannot reach the Lookalike API at {down_url}"
+        )
+        expect(page.locator("#results [role=alert]")).to_contain_text("lookalike serve")

@@ -8,12 +8,12 @@ from typing import Annotated, Any
 import anyio.to_thread
 import msgspec
 from litestar import Litestar, Request, Response, get, post
-from litestar.datastructures import CacheControlHeader, ETag, UploadFile
-from litestar.di import Provide
+from litestar.datastructures import CacheControlHeader, UploadFile
+from litestar.di import NamedDependency, Provide
 from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
-from litestar.params import Parameter
-from litestar.response import File, Redirect
+from litestar.params import FromPath, Parameter
+from litestar.response import Redirect
 from PIL import Image
 
 from api.errors import EXCEPTION_HANDLERS, ApiError
@@ -47,7 +47,9 @@ def _errors(*codes: int) -> dict[int, ResponseSpec]:
     return {c: ResponseSpec(ErrorBody, description="error: detail says what to do") for c in codes}
 
 
-def _store(services: Services, model: str, allowed: tuple[str, ...]) -> VectorStore:
+def _store(
+    services: NamedDependency[Services], model: str, allowed: tuple[str, ...]
+) -> VectorStore:
     valid = [m for m in allowed if m in services.available_models()]
     store = services.store(model) if model in valid else None
     if store is None:
@@ -112,7 +114,7 @@ Filter = Annotated[str | None, Parameter(description="exact payload match", max_
 
 @get("/recommend", sync_to_thread=False, responses=_errors(400, 404, 503))
 def get_recommendations(
-    services: Services,
+    services: NamedDependency[Services],
     product_id: Annotated[str, Parameter(description="catalogue id of the query product")],
     model: Annotated[str, Parameter(description="resnet | efficientnet | clip | hybrid")] = "clip",
     top_k: Annotated[int, Parameter(ge=1, le=100)] = 5,
@@ -195,7 +197,7 @@ def _options(raw: dict[str, Any], kind: type[SearchOptions]) -> SearchOptions:
 
 
 async def _search_query(
-    services: Services, request: Request[Any, Any, Any]
+    services: NamedDependency[Services], request: Request[Any, Any, Any]
 ) -> tuple[str, SearchOptions, Vector]:
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
@@ -235,7 +237,9 @@ async def _search_query(
     operation_class=SearchOperation,
     status_code=200,
 )
-async def search(services: Services, request: Request[Any, Any, Any]) -> SearchResponse:
+async def search(
+    services: NamedDependency[Services], request: Request[Any, Any, Any]
+) -> SearchResponse:
     """Similar products for a text (JSON) or an uploaded photo (multipart); nothing excluded."""
     label, options, vector = await _search_query(services, request)
     store = _store(services, options.model, (options.model,))
@@ -255,7 +259,7 @@ async def search(services: Services, request: Request[Any, Any, Any]) -> SearchR
 
 @get("/products", sync_to_thread=False, responses=_errors(400))
 def find_products(
-    services: Services,
+    services: NamedDependency[Services],
     q: Annotated[str, Parameter(description="words of the product name", max_length=200)] = "",
     limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
 ) -> list[Product]:
@@ -264,13 +268,13 @@ def find_products(
 
 
 @get("/products/random", sync_to_thread=False)
-def random_product(services: Services) -> Product:
+def random_product(services: NamedDependency[Services]) -> Product:
     """A random product with an image."""
     return services.random_product()
 
 
 @get("/products/{product_id:str}", sync_to_thread=False, responses=_errors(404))
-def get_product(services: Services, product_id: str) -> Product:
+def get_product(services: NamedDependency[Services], product_id: FromPath[str]) -> Product:
     """One catalogue product."""
     return _product(services, product_id)
 
@@ -282,18 +286,22 @@ def get_product(services: Services, product_id: str) -> Product:
     responses=_errors(404),
     cache_control=CacheControlHeader(max_age=86_400, public=True),
 )
-def get_product_image(services: Services, product_id: str) -> File:
+def get_product_image(
+    services: NamedDependency[Services], product_id: FromPath[str]
+) -> Response[bytes]:
     """The normalised 80×80 product image (PNG)."""
     product = _product(services, product_id)
     if not product.has_image:
         raise ApiError(404, f"product {product_id} has no usable image")
-    return File(
-        services.image_path(int(product_id)), media_type="image/png", etag=ETag(value=product_id)
+    return Response(
+        services.image_path(int(product_id)).read_bytes(),
+        media_type="image/png",
+        headers={"ETag": f'"{product_id}"'},
     )
 
 
 @get("/models", sync_to_thread=False, responses=_errors(503))
-def list_models(services: Services) -> list[ModelInfo]:
+def list_models(services: NamedDependency[Services]) -> list[ModelInfo]:
     """Served models with collection size, dimension and weights source."""
     models = []
     for name in services.available_models():
@@ -318,7 +326,7 @@ def health() -> Health:
 
 
 @get("/ready", sync_to_thread=False, responses={503: ResponseSpec(Health)})
-def ready(services: Services) -> Response[Health]:
+def ready(services: NamedDependency[Services]) -> Response[Health]:
     """Readiness: the store answers and every collection holds points."""
     detail: dict[str, str] = {}
     for name in services.available_models():

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from api.schemas import ErrorBody
+from lookalike.errors import LookalikeError
 from store.errors import InvalidFilterError, QdrantUnreachableError
 
 log = logging.getLogger("lookalike.api")
@@ -37,7 +39,8 @@ def _validation_field(exc: ValidationException) -> str | None:
     if isinstance(extra, list) and extra and isinstance(extra[0], dict):
         key = extra[0].get("key")
         return str(key) if key is not None else None
-    return None
+    missing = re.search(r"parameter '(\w+)'", str(exc.detail))
+    return missing.group(1) if missing else None
 
 
 def _validation_message(exc: ValidationException) -> str:
@@ -70,6 +73,11 @@ def handle_bad_filter(request: Request[Any, Any, Any], exc: Exception) -> Respon
     return _body(400, str(exc))
 
 
+def handle_not_ready(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """The server is missing something it needs (weights, files): say what, and how to fix it."""
+    return _body(503, f"service not ready: {exc}", **{"Retry-After": str(RETRY_AFTER_S)})
+
+
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """A bug: logged with its traceback, answered with a plain 500 body (never a stack trace)."""
     log.exception("unexpected error on %s", request.url.path)
@@ -80,5 +88,6 @@ EXCEPTION_HANDLERS: Any = {
     HTTPException: handle_http,
     QdrantUnreachableError: handle_store_unavailable,
     InvalidFilterError: handle_bad_filter,
+    LookalikeError: handle_not_ready,
     Exception: handle_unexpected,
 }

@@ -106,7 +106,8 @@ def recommend(
                 payload=hit.payload,
             )
         )
-    results.sort(key=lambda r: -r.score)  # stable: equal scores keep the MMR order
+    if params.category_mode != "off":
+        results.sort(key=lambda r: -r.score)  # stable: equal scores keep the MMR order
     done = time.perf_counter()
     return Outcome(
         results=results,

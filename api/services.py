@@ -6,22 +6,20 @@ import contextlib
 import json
 import random
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
 from api.categories import CategorySimilarity
 from api.schemas import Product
+from embed.online import Encoders
+from embed.weights import WeightsSource
 from ingest.catalog import load_catalog
 from lookalike.settings import Settings
 from store import open_store
 from store.errors import QdrantUnreachableError, UnknownCollectionError
 from store.protocol import VectorStore
-
-if TYPE_CHECKING:
-    from embed.online import Encoders
 
 SERVED_MODELS = ("resnet", "efficientnet", "clip", "hybrid", "clip_text")
 DESCRIPTIONS = {
@@ -56,35 +54,37 @@ def product_from_row(row: Any) -> Product:
     )
 
 
-@dataclass
 class Services:
     """Everything the handlers need, loaded once at start-up."""
 
-    settings: Settings
-    products: dict[int, Product]
-    categories: CategorySimilarity
-    manifests: dict[str, dict[str, Any]]
-    _names: pd.Series = field(repr=False)
-    _with_image: list[int] = field(repr=False)
-    stores: dict[str, VectorStore] = field(default_factory=dict)
-    unreachable: set[str] = field(default_factory=set)
-    _encoders: Encoders | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    def __init__(
+        self,
+        settings: Settings,
+        catalog: pd.DataFrame,
+        categories: CategorySimilarity,
+        manifests: dict[str, dict[str, Any]],
+    ) -> None:
+        self.settings = settings
+        self.products = {int(r.id): product_from_row(r) for r in catalog.itertuples(index=False)}
+        self.categories = categories
+        self.manifests = manifests
+        self.stores: dict[str, VectorStore] = {}
+        self.unreachable: set[str] = set()
+        self._names = catalog.set_index("id")["name"].fillna("").str.lower()
+        self._with_image = [i for i, p in self.products.items() if p.has_image]
+        self._encoders: Encoders | None = None
+        self._lock = threading.Lock()
 
     @classmethod
     def load(cls, settings: Settings) -> Services:
         """Open the catalogue, the category matrix and every model collection that exists."""
-        catalog = load_catalog(settings.catalog_dir)
-        products = {int(row.id): product_from_row(row) for row in catalog.itertuples(index=False)}
-        names = catalog.set_index("id")["name"].fillna("").str.lower()
         manifests = {
             model: json.loads(path.read_text())
             for model in SERVED_MODELS
             if (path := settings.embeddings_dir / model / "manifest.json").is_file()
         }
         categories = CategorySimilarity.load(settings.embeddings_dir / "categories")
-        with_image = [i for i, p in products.items() if p.has_image]
-        services = cls(settings, products, categories, manifests, names, with_image)
+        services = cls(settings, load_catalog(settings.catalog_dir), categories, manifests)
         for model in SERVED_MODELS:
             with contextlib.suppress(QdrantUnreachableError, UnknownCollectionError):
                 services.store(model)
@@ -140,7 +140,11 @@ class Services:
         """The online image/text encoders, loaded on first use (thread-safe)."""
         with self._lock:
             if self._encoders is None:
-                from embed.online import Encoders
-
-                self._encoders = Encoders()
+                # Encode queries with the very weights the indexed vectors were made with.
+                sources = {
+                    m["network"]: WeightsSource(m["weights"]["source"], m["weights"]["ref"])
+                    for m in self.manifests.values()
+                    if "network" in m
+                }
+                self._encoders = Encoders(sources)
             return self._encoders

@@ -1,22 +1,34 @@
-"""Property-based run over the whole OpenAPI schema: no 5xx, every response matches the schema."""
+"""A schemathesis run over the whole OpenAPI schema: no 5xx, every response matches the schema."""
 
 from __future__ import annotations
 
-import pytest
-import schemathesis
-from hypothesis import HealthCheck, settings
+import subprocess
+import sys
+from pathlib import Path
+
+# `positive_data_acceptance` is left out: some valid-looking requests are rightly refused with a
+# 4xx (candidates < top_k, a 1-pixel upload), rules an OpenAPI schema cannot express.
+CHECKS = ("--checks", "all", "--exclude-checks", "positive_data_acceptance")
 
 
-@pytest.fixture(scope="session")
-def api_schema(slice_api_url: str) -> schemathesis.BaseSchema:
-    """The live API's own OpenAPI document."""
-    return schemathesis.openapi.from_url(f"{slice_api_url}/schema/openapi.json")
-
-
-schema = schemathesis.pytest.from_fixture("api_schema")
-
-
-@schema.parametrize()
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
-def test_api_conforms(case: schemathesis.Case) -> None:
-    case.call_and_validate()
+def test_schemathesis_finds_no_server_error(slice_api_url: str) -> None:
+    schemathesis = Path(sys.executable).with_name("schemathesis")
+    run = subprocess.run(
+        [
+            str(schemathesis),
+            "run",
+            f"{slice_api_url}/schema/openapi.json",
+            *CHECKS,
+            "--max-examples",
+            "25",
+            "--seed",
+            "7",
+            "--request-timeout",
+            "30",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout[-6000:]

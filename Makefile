@@ -21,9 +21,15 @@ data/raw:
 	@if [ -d $(SHARED) ]; then mkdir -p data && ln -s ../$(SHARED) data/raw && echo "linked $(SHARED) as data/raw"; \
 	else echo "no catalogue: put the Kaggle 'Fashion Product Images' styles.csv + images/ in data/raw (see README)"; exit 1; fi
 
-# Each step skips itself when its output is up to date.
+# Each step skips itself when its output is up to date; then the API and the UI serve until Ctrl-C.
 demo: $(VENV)/.installed data/raw
 	$(BIN)/lookalike ingest
+	$(BIN)/lookalike embed
+	$(BIN)/lookalike index
+	@echo "API: http://$(HOST):8000 (docs http://$(HOST):8000/docs)   UI: http://$(HOST):7860"
+	@$(BIN)/lookalike serve --host $(HOST) --port 8000 & api=$$!; \
+	trap 'kill $$api 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/lookalike ui --host $(HOST) --port 7860 --api-url http://$(HOST):8000
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

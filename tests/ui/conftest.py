@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,8 +14,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+import uvicorn
 
 from ui.client import LookalikeClient
+from ui.server import create_app
 
 REPO = Path(__file__).resolve().parents[2]
 # The first product of styles.csv: always in the slice, with an image.
@@ -31,15 +34,40 @@ def free_port() -> int:
 @pytest.fixture(scope="session")
 def client(slice_api_url: str) -> Iterator[LookalikeClient]:
     """A client of the real API over the catalogue slice."""
-    api = LookalikeClient(slice_api_url)
-    yield api
-    api.close()
+    with LookalikeClient(slice_api_url) as api:
+        yield api
 
 
 @pytest.fixture(scope="session")
 def down_url() -> str:
     """The base URL of an API that is not running."""
     return f"http://127.0.0.1:{free_port()}"
+
+
+@pytest.fixture(scope="session")
+def down_client(down_url: str) -> Iterator[LookalikeClient]:
+    """A client of the API that is not running."""
+    with LookalikeClient(down_url) as api:
+        yield api
+
+
+@contextmanager
+def ui_in_thread(api_url: str) -> Iterator[str]:
+    """The UI app served from a thread of this process (fast: Gradio is already imported)."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(api_url), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("the UI server did not start within 30 s")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}/"
+    server.should_exit = True
+    thread.join(timeout=10)
 
 
 @contextmanager
@@ -66,7 +94,7 @@ def running_ui(api_url: str, timeout_s: float = 90.0) -> Iterator[str]:
         yield url
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        process.communicate(timeout=10)
 
 
 def _answers(url: str) -> bool:

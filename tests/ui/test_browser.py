@@ -6,10 +6,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
-from tests.ui.conftest import REPO, SAMPLE_ID, running_ui
+from api.schemas import Recommendation
+from tests.ui.conftest import REPO, SAMPLE_ID, ui_in_thread
 from ui.client import LookalikeClient, Tuning
+from ui.guide import MODELS
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = [
@@ -46,23 +48,27 @@ def page(browser: Browser) -> Iterator[Page]:
     page.close()
 
 
-def expect_results(page: Page, client: LookalikeClient, product_id: str, tuning: Tuning) -> None:
-    """The gallery shows the API's results for `product_id`: same products, order and scores."""
-    results = client.recommend(product_id, tuning).results
-    expect(page.locator("#query .lk-query")).to_have_attribute("data-query-id", product_id)
-    cards = page.locator("#results .lk-card")
-    expect(cards).to_have_count(tuning.top_k)
+def expect_cards(cards: Locator, results: list[Recommendation], with_category: bool) -> None:
+    """The cards show the API's results: same products, order, scores and category badges."""
+    expect(cards).to_have_count(len(results))
     for card, result in zip(cards.all(), results, strict=True):
         expect(card).to_have_attribute("data-product-id", result.product_id)
-        badge = "Same category" if result.category_match else "Related category"
-        expect(card.locator(".lk-badge")).to_have_text(badge)
-        scores = card.locator(".lk-scores dd")
-        expect(scores).to_have_text(
-            [f"{result.score:.3f}", f"{result.ann_score:.3f}", f"{result.category_similarity:.3f}"]
-        )
-    expect(page.locator("#why")).to_contain_text(
-        f"λ = {tuning.lambda_diversity:.2f} picked {tuning.top_k}"
-    )
+        scores = [result.score, result.ann_score]
+        if with_category:
+            badge = "Same category" if result.category_match else "Related category"
+            expect(card.locator(".lk-badge")).to_have_text(badge)
+            scores.append(result.category_similarity)
+        expect(card.locator(".lk-scores dd")).to_have_text([f"{s:.3f}" for s in scores])
+
+
+def expect_results(page: Page, client: LookalikeClient, product_id: str, tuning: Tuning) -> None:
+    """The query, gallery and 'why' panel show the API's answer for `product_id` and `tuning`."""
+    results = client.recommend(product_id, tuning).results
+    expect(page.locator("#query .lk-query")).to_have_attribute("data-query-id", product_id)
+    expect_cards(page.locator("#results .lk-card"), results, with_category=True)
+    why = page.locator("#why")
+    expect(why).to_contain_text(f"in {MODELS[tuning.model][0]} space")
+    expect(why).to_contain_text(f"λ = {tuning.lambda_diversity:.2f} picked {tuning.top_k}")
 
 
 def set_slider(page: Page, elem_id: str, value: float) -> None:
@@ -72,7 +78,9 @@ def set_slider(page: Page, elem_id: str, value: float) -> None:
     box.press("Tab")
 
 
-def test_merchandiser_tunes_and_browses(page: Page, ui_url: str, client: LookalikeClient) -> None:
+def test_merchandiser_tunes_and_browses(
+    page: Page, ui_url: str, client: LookalikeClient, tmp_path: Path
+) -> None:
     page.goto(ui_url)
     expect(page.locator("#api-status")).to_contain_text("ready · ")
     expect(page.locator("#results .lk-card")).to_have_count(5)  # a random product on arrival
@@ -110,9 +118,20 @@ def test_merchandiser_tunes_and_browses(page: Page, ui_url: str, client: Lookali
     expect(page.locator("#comparison .lk-row")).to_have_count(4)
     expect(page.locator("#comparison .lk-card")).to_have_count(4 * 8)
 
+    page.get_by_role("tab", name="Search by text or photo").click()
+    photo = tmp_path / "shirt.png"
+    photo.write_bytes(client.image(SAMPLE_ID)[0])
+    page.locator("#search-photo input[type=file]").set_input_files(photo)
+    found = client.search_image(photo.read_bytes(), photo.name, tuning).results
+    expect_cards(page.locator("#search-results .lk-card"), found, with_category=False)
+    page.locator("#search-text textarea").fill("black leather belt")
+    page.locator("#search-text textarea").press("Enter")
+    found = client.search_text("black leather belt", tuning).results
+    expect_cards(page.locator("#search-results .lk-card"), found, with_category=False)
+
 
 def test_api_down_page_says_how_to_fix_it(page: Page, down_url: str) -> None:
-    with running_ui(down_url) as url:
+    with ui_in_thread(down_url) as url:
         page.goto(url)
         expect(page.locator("#api-status [role=alert]")).to_contain_text(
             f"Cannot reach the Lookalike API at {down_url}"

@@ -66,13 +66,13 @@ def test_models_and_readiness(client: LookalikeClient) -> None:
     assert client.health().status == "ok"
 
 
-def test_api_down_says_how_to_fix_it(down_url: str) -> None:
+def test_api_down_says_how_to_fix_it(down_client: LookalikeClient) -> None:
     with pytest.raises(
         ApiError, match=r"Cannot reach the Lookalike API at http://127\.0\.0\.1:\d+"
     ):
-        LookalikeClient(down_url).product(SAMPLE_ID)
+        down_client.product(SAMPLE_ID)
     with pytest.raises(ApiError, match=r"lookalike serve.*--api-url URL.*LOOKALIKE_API_URL"):
-        LookalikeClient(down_url).models()
+        down_client.models()
 
 
 def test_unknown_product_is_a_plain_404(client: LookalikeClient) -> None:
@@ -95,7 +95,8 @@ def test_invalid_tuning_names_the_field(client: LookalikeClient) -> None:
 
 
 def test_a_server_that_is_not_the_api_is_named(ui_url: str) -> None:
-    with pytest.raises(
-        ApiError, match=r"HTTP 404 without an explanation: check that .* is the Lookalike API"
+    with (
+        LookalikeClient(ui_url) as not_the_api,
+        pytest.raises(ApiError, match=r"HTTP 404 without an explanation: check that .* is the"),
     ):
-        LookalikeClient(ui_url).models()
+        not_the_api.models()

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import argparse
+
 import httpx
 
 import ui.commands
-from lookalike.cli import build_parser
 from tests.ui.conftest import SAMPLE_ID
 from ui.client import LookalikeClient
 
 
 def test_ui_command_defaults() -> None:
-    args = build_parser().parse_args(["ui"])
+    parser = argparse.ArgumentParser()
+    ui.commands.register(parser.add_subparsers())
+    args = parser.parse_args(["ui"])
     assert (args.host, args.port, args.api_url) == ("127.0.0.1", 7860, None)
     assert args.run is ui.commands.run
 

@@ -65,7 +65,7 @@ def test_cards_show_badges_and_scores() -> None:
     assert html.count('class="lk-card"') == 2
     assert html.count("Same category") == 1 and html.count("Related category") == 1
     assert "<dd>0.420</dd>" in html and "<dd>0.900</dd>" in html
-    assert 'src="/products/2/image"' in html
+    assert 'src="products/2/image"' in html
 
 
 def test_text_from_the_catalogue_is_escaped() -> None:
@@ -80,9 +80,10 @@ def test_why_panel_explains_each_stage() -> None:
     assert "1/2 · 50%" in html and "0.750" in html
     assert "Latency · 4.5 ms" in html and "recall 3.0 ms · MMR 1.0 ms · re-rank 0.5 ms" in html
     assert "the 50 nearest neighbours" in html and "filters: gender = Men" in html
-    assert "score = 0.6·ANN + 0.4·category similarity" in html
+    assert "sorted by score = 0.6·ANN + 0.4·category similarity" in html
     assert "only Shirts recalled" in why_panel(results, TIMINGS, params("hard"), "Shirts")
-    assert "ANN score alone" in why_panel(results, TIMINGS, params("off"), "Shirts")
+    assert "MMR order kept" in why_panel(results, TIMINGS, params("off"), "Shirts")
+    assert "no article type" in why_panel(results, TIMINGS, params(), None)
 
 
 def test_empty_results_suggest_what_to_change() -> None:

@@ -1,0 +1,217 @@
+"""The Gradio page: controls on the left, the query and its explained results on the right."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+from gradio.components import Component
+
+from ui.actions import Actions, picked
+from ui.client import LookalikeClient
+from ui.guide import (
+    CATEGORY_HELP,
+    DEFAULT_MODEL,
+    FILTER_LABELS,
+    FILTERS,
+    LAMBDA_HELP,
+    MODELS,
+    PHOTO_SEARCH_MODELS,
+    TEXT_SEARCH_MODELS,
+    model_help,
+)
+
+# A click (or Enter) on a result card asks the server to make that product the query.
+OPEN_CARD_JS = """
+const open = (event) => {
+  const card = event.target.closest('[data-product-id]');
+  if (card && (event.type === 'click' || event.key === 'Enter')) {
+    trigger('click', {product_id: card.dataset.productId});
+  }
+};
+element.addEventListener('click', open);
+element.addEventListener('keydown', open);
+"""
+SCROLL_TOP_JS = "() => window.scrollTo({top: 0, behavior: 'smooth'})"
+HEADER = (
+    '<header class="lk-header"><h1>Lookalike</h1>'
+    "<p>Similar products, explained: pick a product, tune the model and see why each "
+    "recommendation is there.</p></header>"
+)
+
+
+def _choices(labels: dict[str, str]) -> list[tuple[str, str]]:
+    return [(label, name) for name, label in labels.items()]
+
+
+MODEL_CHOICES = _choices({name: label for name, (label, _) in MODELS.items()})
+
+
+@dataclass(frozen=True)
+class TuningPanel:
+    """The tuning panel: every control that shapes a result list."""
+
+    model: gr.Radio
+    lambda_slider: gr.Slider
+    top_k: gr.Slider
+    mode: gr.Radio
+    filters: list[gr.Dropdown]
+
+    @property
+    def inputs(self) -> list[Component]:
+        """The controls in the order `ui.actions.tuning` takes them."""
+        return [self.model, self.lambda_slider, self.top_k, self.mode, *self.filters]
+
+    @property
+    def changes(self) -> list[Any]:
+        """The events after which the results must be refreshed."""
+        return [
+            self.model.input,
+            self.mode.input,
+            self.lambda_slider.release,
+            self.top_k.release,
+            *(box.input for box in self.filters),
+        ]
+
+
+def _tuning_panel() -> TuningPanel:
+    """Model, λ, top_k, category mode and filters, each with a line on what it does."""
+    gr.Markdown("### 2 · Tuning")
+    model = gr.Radio(MODEL_CHOICES, value=DEFAULT_MODEL, label="Model", elem_id="model")
+    note = gr.Markdown(model_help(DEFAULT_MODEL), elem_id="model-note")
+    model.input(model_help, model, note)
+    lambda_slider = gr.Slider(
+        0.0,
+        1.0,
+        value=0.7,
+        step=0.05,
+        label="λ · relevance ↔ diversity",
+        info=LAMBDA_HELP,
+        elem_id="lambda",
+    )
+    top_k = gr.Slider(1, 20, value=5, step=1, label="Results (top_k)", elem_id="top-k")
+    mode = gr.Radio(
+        ["soft", "hard", "off"],
+        value="soft",
+        label="Category mode",
+        info=CATEGORY_HELP,
+        elem_id="category-mode",
+    )
+    with gr.Accordion("Filters", open=False):
+        filters = [
+            gr.Dropdown(
+                [("Any", ""), *((v, v) for v in values)],
+                value="",
+                label=FILTER_LABELS[name],
+                allow_custom_value=True,
+                elem_id=f"filter-{name}",
+            )
+            for name, values in FILTERS.items()
+        ]
+    return TuningPanel(model, lambda_slider, top_k, mode, filters)
+
+
+def _compare_tab(actions: Actions, product_id: gr.Textbox, tuning: TuningPanel) -> gr.HTML:
+    """Result rows of several models for the same product; returns the rows' HTML."""
+    with gr.Tab("Compare models", id="compare") as tab:
+        with gr.Row():
+            models = gr.CheckboxGroup(
+                MODEL_CHOICES,
+                value=list(MODELS),
+                label="Models side by side (same product and tuning)",
+                scale=4,
+            )
+            button = gr.Button("Compare", scale=1)
+        rows = gr.HTML(elem_id="comparison", js_on_load=OPEN_CARD_JS)
+    gr.on([button.click, tab.select], actions.compare, [product_id, models, *tuning.inputs], rows)
+    return rows
+
+
+def _search_tab(actions: Actions, tuning: TuningPanel) -> gr.HTML:
+    """Search by a text or an uploaded photo; returns the results' HTML."""
+    with gr.Tab("Search by text or photo", id="search"):
+        gr.Markdown("λ and the number of results come from the tuning panel.")
+        with gr.Row():
+            with gr.Column():
+                text = gr.Textbox(
+                    label="Describe the product",
+                    placeholder="red summer dress",
+                    elem_id="search-text",
+                )
+                text_model = gr.Radio(
+                    _choices(TEXT_SEARCH_MODELS), value="clip", label="Text model"
+                )
+                text_button = gr.Button("Search text")
+            with gr.Column():
+                photo = gr.Image(type="filepath", label="Or upload a photo", elem_id="search-photo")
+                photo_model = gr.Radio(
+                    _choices(PHOTO_SEARCH_MODELS), value="clip", label="Image model"
+                )
+        found = gr.HTML(elem_id="search-results", js_on_load=OPEN_CARD_JS)
+        found_why = gr.HTML()
+    knobs = [tuning.lambda_slider, tuning.top_k]
+    gr.on(
+        [text_button.click, text.submit, text_model.input],
+        actions.search_text,
+        [text, text_model, *knobs],
+        [found, found_why],
+    )
+    gr.on(
+        [photo.upload, photo_model.input],
+        actions.search_photo,
+        [photo, photo_model, *knobs],
+        [found, found_why],
+    )
+    return found
+
+
+def build_blocks(client: LookalikeClient) -> gr.Blocks:
+    """The whole page, wired to `client`; no ML runs here, every number comes from the API."""
+    actions = Actions(client)
+    with gr.Blocks(title="Lookalike", analytics_enabled=False) as blocks:
+        gr.HTML(HEADER)
+        status = gr.HTML(elem_id="api-status")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=1, min_width=300, elem_id="controls"):
+                gr.Markdown("### 1 · Query product")
+                name_box = gr.Textbox(
+                    label="Find by name", placeholder="e.g. navy shirt", elem_id="name-search"
+                )
+                matches = gr.Dropdown(label="Matches", choices=[], elem_id="matches")
+                with gr.Row():
+                    product_id = gr.Textbox(
+                        label="Product id", placeholder="15970", elem_id="product-id", scale=2
+                    )
+                    random_button = gr.Button("Random product", elem_id="random-product", scale=1)
+                show_button = gr.Button("Show similar products", variant="primary")
+                tuning = _tuning_panel()
+            with gr.Column(scale=3):
+                query = gr.HTML(elem_id="query")
+                with gr.Tabs() as tabs:
+                    with gr.Tab("Similar products", id="similar"):
+                        grid = gr.HTML(elem_id="results", js_on_load=OPEN_CARD_JS)
+                        why = gr.HTML(elem_id="why")
+                    comparison = _compare_tab(actions, product_id, tuning)
+                    found = _search_tab(actions, tuning)
+                    with gr.Tab("About the models", id="models"):
+                        models_table = gr.HTML(elem_id="models-table")
+
+        views = [product_id, query, grid, why]
+        gr.on(
+            [show_button.click, product_id.submit, *tuning.changes],
+            actions.recommend,
+            [product_id, *tuning.inputs],
+            views,
+            trigger_mode="always_last",  # the page always ends on the latest settings
+        )
+        matches.input(actions.recommend, [matches, *tuning.inputs], views)
+        random_button.click(actions.random, tuning.inputs, views)
+        name_box.submit(actions.find, name_box, matches)
+        for results in (grid, comparison, found):
+            results.click(picked, None, product_id).then(
+                actions.recommend, [product_id, *tuning.inputs], views
+            ).then(lambda: gr.Tabs(selected="similar"), None, tabs, js=SCROLL_TOP_JS)
+        blocks.load(actions.status, None, [status, models_table])
+        blocks.load(actions.random, tuning.inputs, views)
+    return blocks

@@ -1,0 +1,178 @@
+"""Typed HTTP client of the Lookalike REST API: every number the UI shows comes through here."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any, Self, TypeVar
+
+import httpx
+import msgspec
+
+from api.schemas import (
+    CategoryMode,
+    ErrorBody,
+    Health,
+    ModelInfo,
+    Product,
+    RecommendResponse,
+    SearchResponse,
+)
+from lookalike.errors import LookalikeError
+
+T = TypeVar("T")
+
+
+class ApiError(LookalikeError):
+    """The API gave no usable answer; the message says what happened and how to fix it."""
+
+    def __init__(self, message: str, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """How a result list is computed: the knobs a merchandiser turns."""
+
+    model: str = "clip"
+    top_k: int = 5
+    lambda_diversity: float = 0.7
+    category_mode: CategoryMode = "soft"
+    filters: Mapping[str, str] = field(default_factory=dict)
+
+    def query(self) -> dict[str, str | int | float]:
+        """The query-string parameters of `GET /recommend` (empty filters left out)."""
+        params: dict[str, str | int | float] = {
+            "model": self.model,
+            "top_k": self.top_k,
+            "lambda_diversity": self.lambda_diversity,
+            "category_mode": self.category_mode,
+        }
+        params.update({name: value for name, value in self.filters.items() if value})
+        return params
+
+
+class LookalikeClient:
+    """Calls the REST API at `base_url` and decodes its answers into the API's own Structs."""
+
+    def __init__(self, base_url: str, timeout: float = 30.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self._http = httpx.Client(base_url=self.base_url, timeout=timeout)
+
+    def close(self) -> None:
+        """Release the connection pool."""
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def health(self) -> Health:
+        """`GET /ready`: whether the API can answer recommendations now (503 = not yet)."""
+        return self._call(Health, "GET", "/ready", also_ok=HTTPStatus.SERVICE_UNAVAILABLE)
+
+    def models(self) -> list[ModelInfo]:
+        """`GET /models`: the served models with their size and weights."""
+        return self._call(list[ModelInfo], "GET", "/models")
+
+    def product(self, product_id: str) -> Product:
+        """`GET /products/{id}`: one catalogue product."""
+        return self._call(Product, "GET", f"/products/{_clean_id(product_id)}")
+
+    def random_product(self) -> Product:
+        """`GET /products/random`: a random product that has an image."""
+        return self._call(Product, "GET", "/products/random")
+
+    def find_products(self, text: str, limit: int = 20) -> list[Product]:
+        """`GET /products?q=`: products whose name contains `text`."""
+        return self._call(list[Product], "GET", "/products", params={"q": text, "limit": limit})
+
+    def recommend(self, product_id: str, tuning: Tuning) -> RecommendResponse:
+        """`GET /recommend`: products similar to `product_id`, tuned by `tuning`."""
+        params = {"product_id": _clean_id(product_id), **tuning.query()}
+        return self._call(RecommendResponse, "GET", "/recommend", params=params)
+
+    def search_text(self, text: str, tuning: Tuning) -> SearchResponse:
+        """`POST /search` with JSON: products matching a text description."""
+        body = {"text": text, **_search_fields(tuning)}
+        return self._call(SearchResponse, "POST", "/search", json=body)
+
+    def search_image(self, image: bytes, filename: str, tuning: Tuning) -> SearchResponse:
+        """`POST /search` with a multipart upload: products that look like the photo."""
+        fields = {name: str(value) for name, value in _search_fields(tuning).items()}
+        files = {"image": (filename, image, "application/octet-stream")}
+        return self._call(SearchResponse, "POST", "/search", data=fields, files=files)
+
+    def image(self, product_id: str) -> tuple[bytes, str]:
+        """`GET /products/{id}/image`: the image bytes and their content type."""
+        response = self._send("GET", f"/products/{_clean_id(product_id)}/image")
+        return response.content, response.headers.get("content-type", "image/png")
+
+    def _call(
+        self, shape: type[T], method: str, path: str, also_ok: int | None = None, **kwargs: Any
+    ) -> T:
+        response = self._send(method, path, also_ok, **kwargs)
+        try:
+            return msgspec.json.decode(response.content, type=shape)
+        except msgspec.DecodeError as exc:
+            raise ApiError(
+                f"The API at {self.base_url} answered {path} in an unexpected shape ({exc}). "
+                "The UI and the API are probably different versions: update both."
+            ) from exc
+
+    def _send(
+        self, method: str, path: str, also_ok: int | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise ApiError(
+                f"The API at {self.base_url} did not answer within {self.timeout:g} s. "
+                "It may still be loading its models: try again in a moment."
+            ) from exc
+        except httpx.TransportError as exc:
+            raise ApiError(
+                f"Cannot reach the Lookalike API at {self.base_url} ({type(exc).__name__}). "
+                "Start it with `lookalike serve`, or point the UI at a running one with "
+                "`lookalike ui --api-url URL` (or LOOKALIKE_API_URL)."
+            ) from exc
+        if response.is_error and response.status_code != also_ok:
+            raise ApiError(_error_message(response), response.status_code)
+        return response
+
+
+def _clean_id(product_id: str) -> str:
+    """A product id fit for a URL path; a clear error for an empty or malformed one."""
+    cleaned = product_id.strip()
+    if not cleaned or not cleaned.isalnum():
+        raise ApiError(f"{product_id!r} is not a product id: enter the number shown on a card.")
+    return cleaned
+
+
+def _search_fields(tuning: Tuning) -> dict[str, str | int | float]:
+    return {
+        "model": tuning.model,
+        "top_k": tuning.top_k,
+        "lambda_diversity": tuning.lambda_diversity,
+    }
+
+
+def _error_message(response: httpx.Response) -> str:
+    """The API's own explanation of a 4xx/5xx, or what to check when it gave none."""
+    code = response.status_code
+    try:
+        body = msgspec.json.decode(response.content, type=ErrorBody)
+    except msgspec.DecodeError:
+        return (
+            f"The API answered HTTP {code} without an explanation: check that "
+            f"{response.request.url.copy_with(path='/', query=None)} is the Lookalike API."
+        )
+    where = f" (field `{body.field}`)" if body.field else ""
+    if code >= 500:
+        return f"The API failed (HTTP {code}){where}: {body.detail}"
+    return f"{body.detail}{where}"

@@ -1,0 +1,65 @@
+"""The words of the UI: what each model and knob is for, and the filter choices."""
+
+from __future__ import annotations
+
+# Served model -> (label, when to use it). `clip_text` serves text search only.
+MODELS: dict[str, tuple[str, str]] = {
+    "resnet": (
+        "ResNet",
+        "Visual twins: same shape, texture and colour. Use for 'more of exactly this'.",
+    ),
+    "efficientnet": (
+        "EfficientNet",
+        "Visual twins from a lighter network; a second opinion on ResNet's look-alikes.",
+    ),
+    "clip": (
+        "CLIP · exploratory",
+        "Matches style and concept across categories. Use to inspire and cross-sell.",
+    ),
+    "hybrid": (
+        "Hybrid · business-controlled",
+        "Image + product text + category in one vector: stays on-brief. Use on product pages.",
+    ),
+}
+# `POST /search` serves text with CLIP's two spaces and photos with the image networks.
+TEXT_SEARCH_MODELS = {
+    "clip": "CLIP · words → photos",
+    "clip_text": "CLIP text · words → product descriptions",
+}
+PHOTO_SEARCH_MODELS = {"clip": "CLIP", "resnet": "ResNet", "efficientnet": "EfficientNet"}
+DEFAULT_MODEL = "hybrid"
+
+LAMBDA_HELP = (
+    "1.0 = pure relevance (closest look-alikes, often near-duplicates); "
+    "0.0 = maximum diversity (each pick unlike the ones before it). 0.7 balances both."
+)
+CATEGORY_HELP = "soft: similar categories rank higher · hard: same article type only · off: image similarity alone"
+
+FILTERS: dict[str, tuple[str, ...]] = {
+    "gender": ("Men", "Women", "Unisex", "Boys", "Girls"),
+    "season": ("Summer", "Fall", "Winter", "Spring"),
+    "usage": ("Casual", "Formal", "Sports", "Ethnic", "Party", "Smart Casual", "Travel"),
+    "baseColour": (
+        "Black",
+        "White",
+        "Blue",
+        "Navy Blue",
+        "Grey",
+        "Brown",
+        "Red",
+        "Green",
+        "Pink",
+        "Purple",
+        "Beige",
+        "Yellow",
+        "Silver",
+        "Gold",
+    ),
+}
+FILTER_LABELS = {"gender": "Gender", "season": "Season", "usage": "Usage", "baseColour": "Colour"}
+
+
+def model_help(model: str) -> str:
+    """One line on when to use `model`."""
+    label, use = MODELS[model]
+    return f"**{label}**: {use}"

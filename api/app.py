@@ -171,6 +171,7 @@ def get_recommendations(
         results=[_recommendation(r, services) for r in outcome.results],
         parameters=_parameters(model, params),
         query=query,
+        intra_list_diversity=round(outcome.diversity, 6),
         timings=_timings(outcome),
     )
 
@@ -253,6 +254,7 @@ async def search(
         top_k=options.top_k,
         results=[_recommendation(r, services) for r in outcome.results],
         parameters=_parameters(options.model, params),
+        intra_list_diversity=round(outcome.diversity, 6),
         timings=_timings(outcome),
     )
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from api.categories import CategorySimilarity
 from api.mmr import mmr_select
@@ -42,11 +43,21 @@ class Ranked:
     payload: Payload
 
 
+def intra_list_diversity(vectors: npt.NDArray[np.float32]) -> float:
+    """Mean pairwise cosine distance (1 − cos) among unit vectors; 0 for fewer than two."""
+    n = len(vectors)
+    if n < 2:
+        return 0.0
+    sims = vectors @ vectors.T
+    return float((n * n - sims.sum()) / (n * (n - 1)))
+
+
 @dataclass(frozen=True)
 class Outcome:
-    """The ranked list and the milliseconds spent in each stage."""
+    """The ranked list, its diversity and the milliseconds spent in each stage."""
 
     results: list[Ranked]
+    diversity: float
     recall_ms: float
     mmr_ms: float
     rerank_ms: float
@@ -79,12 +90,9 @@ def recommend(
     recalled = time.perf_counter()
 
     ann = np.array([h.score for h in hits], dtype=np.float32)
-    if params.lambda_diversity >= 1.0 or len(hits) <= params.top_k:
-        order = list(range(min(params.top_k, len(hits))))
-    else:
-        stored = store.vectors([h.id for h in hits])
-        vectors = np.stack([stored[h.id] for h in hits])
-        order = mmr_select(ann, vectors, params.top_k, params.lambda_diversity)
+    stored = store.vectors([h.id for h in hits])
+    vectors = np.stack([stored[h.id] for h in hits]) if hits else np.zeros((0, 0), np.float32)
+    order = mmr_select(ann, vectors, params.top_k, params.lambda_diversity)
     selected = time.perf_counter()
 
     results = []
@@ -111,6 +119,7 @@ def recommend(
     done = time.perf_counter()
     return Outcome(
         results=results,
+        diversity=intra_list_diversity(vectors[order]) if order else 0.0,
         recall_ms=(recalled - started) * 1e3,
         mmr_ms=(selected - recalled) * 1e3,
         rerank_ms=(done - selected) * 1e3,

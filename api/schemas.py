@@ -73,6 +73,7 @@ class RecommendResponse(msgspec.Struct, kw_only=True):
     results: list[Recommendation]
     parameters: Parameters
     query: Product
+    intra_list_diversity: float
     timings: Timings
 
 
@@ -99,6 +100,7 @@ class SearchResponse(msgspec.Struct, kw_only=True):
     top_k: int
     results: list[Recommendation]
     parameters: Parameters
+    intra_list_diversity: float
     timings: Timings
 
 

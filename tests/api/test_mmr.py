@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from api.categories import CategorySimilarity
 from api.mmr import mmr_select
+from api.pipeline import intra_list_diversity
 
 
 def _unit(*rows: list[float]) -> np.ndarray:
@@ -65,3 +66,9 @@ def test_category_similarity_matrix() -> None:
     assert categories.similarity("Shirts", "Unknown") == 0.0
     assert categories.similarity("Unknown", "Unknown") == 1.0
     assert categories.similarity(None, "Shirts") == 0.0
+
+
+def test_intra_list_diversity_by_hand() -> None:
+    assert intra_list_diversity(_unit([1.0, 0.0], [0.0, 1.0])) == pytest.approx(1.0)
+    assert intra_list_diversity(_unit([1.0, 0.0], [1.0, 0.0], [0.0, 1.0])) == pytest.approx(2 / 3)
+    assert intra_list_diversity(_unit([1.0, 0.0])) == 0.0

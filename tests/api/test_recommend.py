@@ -43,6 +43,8 @@ def test_seed_contract(client: httpx.Client, catalog: pd.DataFrame, clip_vectors
     assert scores == sorted(scores, reverse=True)
     assert body["parameters"]["candidates"] == 50 and body["parameters"]["category_mode"] == "soft"
     assert set(body["timings"]) == {"recall_ms", "mmr_ms", "rerank_ms", "total_ms"}
+    ids = [int(r["product_id"]) for r in body["results"]]
+    assert body["intra_list_diversity"] == pytest.approx(_ild(ids, clip_vectors), abs=1e-4)
 
 
 def test_defaults_match_the_contract(client: httpx.Client) -> None:

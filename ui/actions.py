@@ -59,7 +59,13 @@ class Actions:
             query.product_id,
             query_card(query),
             result_grid(response.results),
-            why_panel(response.results, response.timings, response.parameters, query.articleType),
+            why_panel(
+                response.results,
+                response.timings,
+                response.parameters,
+                response.intra_list_diversity,
+                query.articleType,
+            ),
         )
 
     def random(self, *controls: Any) -> Views:
@@ -126,7 +132,13 @@ class Actions:
             return error_banner(str(exc)), ""
         return (
             result_grid(response.results, with_category=False),
-            why_panel(response.results, response.timings, response.parameters, with_category=False),
+            why_panel(
+                response.results,
+                response.timings,
+                response.parameters,
+                response.intra_list_diversity,
+                with_category=False,
+            ),
         )
 
     def status(self) -> tuple[str, str]:

@@ -118,7 +118,7 @@ def _metric_tiles(metrics: ListMetrics, query_type: str | None, with_category: b
     tiles += _tile(
         f"Intra-list diversity@{k}",
         f"{metrics.diversity:.2f}",
-        "share of type, colour and gender that differ between two results; 0 = all alike",
+        "mean pairwise cosine distance of the results in the model's space; 0 = all alike",
     )
     return tiles
 
@@ -165,11 +165,12 @@ def why_panel(
     results: Sequence[Recommendation],
     timings: Timings,
     parameters: Parameters,
+    diversity: float,
     query_type: str | None = None,
     with_category: bool = True,
 ) -> str:
     """'Why these results?': category metrics, diversity, latency and the pipeline's steps."""
-    tiles = _metric_tiles(list_metrics(results), query_type, with_category)
+    tiles = _metric_tiles(list_metrics(results, diversity), query_type, with_category)
     return (
         f'<section class="lk-why"><h3>Why these results?</h3>'
         f'<div class="lk-tiles">{tiles}{_latency(timings)}</div>'
@@ -181,7 +182,7 @@ def comparison(responses: Sequence[RecommendResponse]) -> str:
     """One row per model for the same product: its metrics, latency and result cards."""
     rows = []
     for response in responses:
-        metrics = list_metrics(response.results)
+        metrics = list_metrics(response.results, response.intra_list_diversity)
         summary = (
             f"same category {metrics.matches}/{metrics.k} · "
             f"avg category sim {metrics.mean_category_similarity:.3f} · "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from api.schemas import CategoryMode, Parameters, Recommendation, Timings
-from ui.explain import attribute_diversity, list_metrics
+from ui.explain import list_metrics
 from ui.views import error_banner, result_grid, why_panel
 
 TIMINGS = Timings(recall_ms=3.0, mmr_ms=1.0, rerank_ms=0.5, total_ms=4.5)
@@ -42,22 +42,11 @@ def params(mode: CategoryMode = "soft") -> Parameters:
 
 def test_category_metrics_at_k() -> None:
     results = [rec("1", True, 1.0), rec("2", False, 0.5), rec("3", True, 1.0), rec("4", False, 0.3)]
-    metrics = list_metrics(results)
+    metrics = list_metrics(results, 0.25)
     assert (metrics.k, metrics.matches, metrics.match_rate) == (4, 2, 0.5)
     assert metrics.mean_category_similarity == pytest.approx(0.7)
-    assert list_metrics([]).match_rate == 0.0
-
-
-def test_diversity_runs_from_all_alike_to_all_different() -> None:
-    assert attribute_diversity([rec("1", True, 1.0), rec("2", True, 1.0)]) == 0.0
-    different = rec("2", False, 0.5, articleType="Watches", baseColour="Red", gender="Women")
-    assert attribute_diversity([rec("1", True, 1.0), different]) == 1.0
-    one_colour_off = rec("3", True, 1.0, baseColour="Red")
-    # pairs (1,2): 0 of 3 differ, (1,3): 1 of 3, (2,3): 1 of 3 → 2/9
-    assert attribute_diversity([rec("1", True, 1.0), rec("2", True, 1.0), one_colour_off]) == (
-        pytest.approx(2 / 9)
-    )
-    assert attribute_diversity([rec("1", True, 1.0)]) == 0.0
+    assert list_metrics([], 0.0).match_rate == 0.0
+    assert metrics.diversity == 0.25
 
 
 def test_cards_show_badges_and_scores() -> None:
@@ -76,14 +65,15 @@ def test_text_from_the_catalogue_is_escaped() -> None:
 
 def test_why_panel_explains_each_stage() -> None:
     results = [rec("1", True, 1.0), rec("2", False, 0.5)]
-    html = why_panel(results, TIMINGS, params(), "Shirts")
+    html = why_panel(results, TIMINGS, params(), 0.42, "Shirts")
     assert "1/2 · 50%" in html and "0.750" in html
+    assert "Intra-list diversity@2" in html and ">0.42<" in html
     assert "Latency · 4.5 ms" in html and "recall 3.0 ms · MMR 1.0 ms · re-rank 0.5 ms" in html
     assert "the 50 nearest neighbours" in html and "filters: gender = Men" in html
     assert "sorted by score = 0.6·ANN + 0.4·category similarity" in html
-    assert "only Shirts recalled" in why_panel(results, TIMINGS, params("hard"), "Shirts")
-    assert "MMR order kept" in why_panel(results, TIMINGS, params("off"), "Shirts")
-    assert "no article type" in why_panel(results, TIMINGS, params(), None)
+    assert "only Shirts recalled" in why_panel(results, TIMINGS, params("hard"), 0.42, "Shirts")
+    assert "MMR order kept" in why_panel(results, TIMINGS, params("off"), 0.42, "Shirts")
+    assert "no article type" in why_panel(results, TIMINGS, params(), 0.42, None)
 
 
 def test_empty_results_suggest_what_to_change() -> None:

@@ -1,1 +1,30 @@
-"""Vector store: one protocol, three backends (embedded Qdrant, Qdrant server, FAISS)."""
+"""Vector store: one protocol, three backends (embedded Qdrant, Qdrant server, FAISS).
+
+`open_store(settings, collection)` opens a collection for reading; `build_collection(...)`
+fills a new one that atomically replaces the live one; `lookalike index` does this per model.
+"""
+
+from store.factory import build_collection, collection_record, get_backend, open_store
+from store.names import BACKENDS, MODELS
+from store.options import DEFAULT_SEARCH_EF, BuildOptions, HnswParams
+from store.protocol import KEYWORD_FIELDS, CollectionInfo, Filter, Hit, Payload, VectorStore
+from store.recall import recall_at_k
+
+__all__ = [
+    "BACKENDS",
+    "DEFAULT_SEARCH_EF",
+    "KEYWORD_FIELDS",
+    "MODELS",
+    "BuildOptions",
+    "CollectionInfo",
+    "Filter",
+    "Hit",
+    "HnswParams",
+    "Payload",
+    "VectorStore",
+    "build_collection",
+    "collection_record",
+    "get_backend",
+    "open_store",
+    "recall_at_k",
+]

@@ -56,13 +56,18 @@ class CollectionInfo:
 
 @runtime_checkable
 class VectorStore(Protocol):
-    """A named collection of unit vectors keyed by catalogue id, with payloads."""
+    """A named collection of unit vectors keyed by catalogue id, with payloads.
+
+    Get one from `store.open_store`, keep it open for the life of the process (reads are safe
+    from many threads at once) and `close()` it at shutdown. Vectors in, out and in scores are
+    float32; stored vectors must be L2-normalised, so scores are cosine similarities.
+    """
 
     def upsert(self, ids: Sequence[int], vectors: Vector, payloads: Sequence[Payload]) -> None:
         """Insert or replace points."""
 
     def search(self, vector: Vector, limit: int, filter: Filter | None = None) -> list[Hit]:
-        """Nearest neighbours by inner product, best first."""
+        """Nearest neighbours of one (dim,) vector by inner product, best first."""
 
     def search_batch(
         self, vectors: Vector, limit: int, filter: Filter | None = None

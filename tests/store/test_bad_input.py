@@ -57,6 +57,11 @@ def test_unnormalised_vectors_are_not_stored(loaded: Loaded) -> None:
         loaded.store.upsert(ids, 2 * vectors, payloads)
 
 
+def test_search_takes_one_vector(loaded: Loaded) -> None:
+    with pytest.raises(InvalidVectorError, match="search_batch"):
+        loaded.store.search(loaded.vectors[:2], 3)
+
+
 def test_zero_query(loaded: Loaded) -> None:
     with pytest.raises(InvalidVectorError, match="all zeros"):
         loaded.store.search(np.zeros(16, np.float32), 3)

@@ -15,7 +15,7 @@ from tests.store.conftest import scratch_dir
 
 N, DIM, QUERIES, K = 5000, 64, 100, 10
 # Small enough that searches walk the graph instead of scanning all 5,000 vectors.
-GRAPH = HnswParams(m=16, ef_construct=128, full_scan_threshold_kb=64)
+GRAPH = HnswParams(m=16, ef_construct=128, payload_m=0, full_scan_threshold_kb=64)
 CONFIGS = {
     "exact": ("faiss", BuildOptions(faiss_index="flat")),
     "faiss-hnsw": ("faiss", BuildOptions(faiss_index="hnsw", hnsw=GRAPH)),

@@ -1,0 +1,223 @@
+"""`lookalike index`: load each model's embeddings and catalogue payloads into a collection."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from tqdm import tqdm
+
+from lookalike.settings import Settings
+from store.errors import CatalogError, EmbeddingsError
+from store.factory import build_collection, collection_record
+from store.names import MODELS
+from store.options import BuildOptions
+from store.protocol import Payload
+
+if TYPE_CHECKING:
+    from qdrant_client import QdrantClient
+
+PAYLOAD_FIELDS = (
+    "id",
+    "name",
+    "gender",
+    "masterCategory",
+    "subCategory",
+    "articleType",
+    "baseColour",
+    "season",
+    "year",
+    "usage",
+)
+UPSERT_BATCH = 2048
+EMBED_HINT = "run `lookalike embed` first"
+
+
+@dataclass(frozen=True)
+class Embeddings:
+    """One model's vectors as written by `lookalike embed`, checked against its manifest."""
+
+    model: str
+    ids: npt.NDArray[np.int64]
+    vectors: npt.NDArray[np.float32]
+    manifest_sha256: str
+
+    @property
+    def dim(self) -> int:
+        """Vector dimension."""
+        return int(self.vectors.shape[1])
+
+
+def load_embeddings(embeddings_dir: Path, model: str) -> Embeddings:
+    """`<embeddings_dir>/<model>/` read (vectors memory-mapped) and checked against the manifest."""
+    folder = embeddings_dir / model
+    missing = [n for n in ("vectors.npy", "ids.npy", "manifest.json") if not (folder / n).is_file()]
+    if missing:
+        raise EmbeddingsError(
+            f"no {model} embeddings in {folder} (missing {', '.join(missing)}): {EMBED_HINT}"
+        )
+    raw = (folder / "manifest.json").read_bytes()
+    try:
+        manifest = json.loads(raw)
+        dim, count = int(manifest["dim"]), int(manifest["count"])
+        named = manifest["model"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise EmbeddingsError(
+            f"{folder}/manifest.json lacks a valid model, dim and count ({exc}): {EMBED_HINT}"
+        ) from exc
+    if named != model:
+        raise EmbeddingsError(f"{folder}/manifest.json is for model {named!r}, not {model!r}")
+    vectors = np.load(folder / "vectors.npy", mmap_mode="r")
+    ids = np.load(folder / "ids.npy")
+    if vectors.shape != (count, dim) or vectors.dtype != np.float32:
+        raise EmbeddingsError(
+            f"{folder}: the manifest says {count} vectors of dim {dim}, but vectors.npy holds "
+            f"{vectors.dtype} {vectors.shape}: re-run `lookalike embed`"
+        )
+    if ids.shape != (count,) or ids.dtype.kind not in "iu":
+        raise EmbeddingsError(
+            f"{folder}: the manifest says {count} ids, but ids.npy holds {ids.dtype} {ids.shape}: "
+            "re-run `lookalike embed`"
+        )
+    if np.unique(ids).size != count:
+        raise EmbeddingsError(f"{folder}/ids.npy repeats ids: re-run `lookalike embed`")
+    digest = hashlib.sha256(raw).hexdigest()
+    return Embeddings(model, ids.astype(np.int64), vectors, digest)
+
+
+class Catalogue:
+    """Product metadata keyed by catalogue id, turned into payloads."""
+
+    def __init__(self, catalog_dir: Path) -> None:
+        path = catalog_dir / "products.parquet"
+        if not path.is_file():
+            raise CatalogError(f"no catalogue at {path}: run `lookalike ingest` first")
+        frame = pd.read_parquet(path)
+        absent = [f for f in PAYLOAD_FIELDS if f not in frame.columns]
+        if absent:
+            raise CatalogError(
+                f"{path} lacks the columns {', '.join(absent)}: re-run `lookalike ingest`"
+            )
+        self._rows = frame.set_index("id", drop=False)[list(PAYLOAD_FIELDS)]
+        self.sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+
+    def payloads(self, ids: npt.NDArray[np.int64]) -> list[Payload]:
+        """Payloads of the given ids, in order; nulls as None."""
+        unknown = np.setdiff1d(ids, self._rows.index.to_numpy())
+        if unknown.size:
+            raise CatalogError(
+                f"{unknown.size} embedded ids are not in the catalogue (e.g. {unknown[:3].tolist()}): "
+                "the embeddings are older than the catalogue; re-run `lookalike embed`"
+            )
+        rows = self._rows.loc[ids].astype(object)
+        return rows.where(rows.notna(), None).to_dict("records")
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    """What `index_model` did for one model."""
+
+    model: str
+    backend: str
+    built: bool
+    points: int
+    seconds: float
+
+    def summary(self) -> str:
+        """One line for the terminal."""
+        action = f"built in {self.seconds:.1f}s" if self.built else "up to date, skipped"
+        return f"{self.model:<13} {self.points:>7} points  {action}  ({self.backend})"
+
+
+def index_model(
+    settings: Settings,
+    model: str,
+    catalogue: Catalogue,
+    *,
+    backend: str,
+    options: BuildOptions,
+    client: QdrantClient | None = None,
+    force: bool = False,
+    progress: bool = True,
+) -> IndexReport:
+    """Replace the model's collection with its embeddings, unless it already matches them."""
+    embeddings = load_embeddings(settings.embeddings_dir, model)
+    count = len(embeddings.ids)
+    source: dict[str, Any] = {
+        "manifest_sha256": embeddings.manifest_sha256,
+        "catalog_sha256": catalogue.sha256,
+        "count": count,
+    }
+    live = collection_record(settings, model, backend=backend, client=client)
+    if not force and live is not None and _matches(live, source, options.describe(backend)):
+        return IndexReport(model, backend, False, count, 0.0)
+    started = time.perf_counter()
+    payloads = catalogue.payloads(embeddings.ids)
+    building = build_collection(
+        settings,
+        model,
+        embeddings.dim,
+        record={"source": source},
+        options=options,
+        backend=backend,
+        client=client,
+    )
+    bar = tqdm(total=count, desc=f"{model} → {backend}", unit="pt", disable=not progress)
+    with building as store, bar:
+        for start in range(0, count, UPSERT_BATCH):
+            end = min(start + UPSERT_BATCH, count)
+            store.upsert(
+                embeddings.ids[start:end].tolist(),
+                np.asarray(embeddings.vectors[start:end]),
+                payloads[start:end],
+            )
+            bar.update(end - start)
+        bar.set_postfix_str("building the index")
+    return IndexReport(model, backend, True, count, time.perf_counter() - started)
+
+
+def _matches(live: dict[str, Any], source: dict[str, Any], options: dict[str, Any]) -> bool:
+    return bool(live.get("source") == source and live.get("options") == options)
+
+
+def available_models(embeddings_dir: Path) -> list[str]:
+    """The models that have embeddings on disk."""
+    return [m for m in MODELS if (embeddings_dir / m / "manifest.json").is_file()]
+
+
+def index_models(
+    settings: Settings,
+    models: Sequence[str] | None,
+    *,
+    backend: str,
+    options: BuildOptions,
+    client: QdrantClient | None = None,
+    force: bool = False,
+    progress: bool = True,
+) -> list[IndexReport]:
+    """`index_model` for each model (default: every model with embeddings)."""
+    chosen = list(models) if models else available_models(settings.embeddings_dir)
+    if not chosen:
+        raise EmbeddingsError(f"no embeddings under {settings.embeddings_dir}: {EMBED_HINT}")
+    catalogue = Catalogue(settings.catalog_dir)
+    return [
+        index_model(
+            settings,
+            model,
+            catalogue,
+            backend=backend,
+            options=options,
+            client=client,
+            force=force,
+            progress=progress,
+        )
+        for model in chosen
+    ]

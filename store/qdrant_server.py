@@ -7,16 +7,22 @@ to it atomically once it is loaded and indexed, then older builds are deleted.
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import secrets
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
+import httpx
 import numpy as np
 from qdrant_client import QdrantClient, models
-from qdrant_client.http.exceptions import ApiException, UnexpectedResponse
+from qdrant_client.http.exceptions import (
+    ApiException,
+    ResponseHandlingException,
+    UnexpectedResponse,
+)
 
 from store import filters, validation
 from store.errors import QdrantUnreachableError, StoreError, UnknownCollectionError
@@ -69,13 +75,41 @@ class _ClientDialect:
         return models.Filter(must=must or None, must_not=must_not or None)
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _outage_is_unreachable(
+    method: Callable[Concatenate[QdrantServerStore, P], R],
+) -> Callable[Concatenate[QdrantServerStore, P], R]:
+    """A server that stops answering mid-flight raises QdrantUnreachableError (the API's 503)."""
+
+    @functools.wraps(method)
+    def guarded(self: QdrantServerStore, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(self, *args, **kwargs)
+        except (ResponseHandlingException, httpx.TransportError) as exc:
+            raise QdrantUnreachableError(
+                f"Qdrant at {self._where} stopped answering ({exc}); check the server and retry"
+            ) from exc
+
+    return guarded
+
+
 class QdrantServerStore:
     """A collection (or the alias of one) on a Qdrant server."""
 
     def __init__(
-        self, client: QdrantClient, target: str, dim: int, search_ef: int, owns_client: bool
+        self,
+        client: QdrantClient,
+        target: str,
+        dim: int,
+        search_ef: int,
+        owns_client: bool,
+        where: str = "the given client",
     ) -> None:
         self._client = client
+        self._where = where
         self._target = target
         self._dim = dim
         # int8 candidates are rescored with the original vectors; ACORN keeps recall up when a
@@ -88,6 +122,7 @@ class QdrantServerStore:
         )
         self._owns_client = owns_client
 
+    @_outage_is_unreachable
     def upsert(self, ids: Sequence[int], vectors: Vector, payloads: Sequence[Payload]) -> None:
         """Insert or replace points (sent in batches, each acknowledged)."""
         checked_ids, matrix, checked_payloads = validation.points(ids, vectors, payloads, self._dim)
@@ -104,6 +139,7 @@ class QdrantServerStore:
         """Nearest neighbours by inner product, best first."""
         return self.search_batch(validation.query_vector(vector, self._dim), limit, filter)[0]
 
+    @_outage_is_unreachable
     def search_batch(
         self, vectors: Vector, limit: int, filter: Filter | None = None
     ) -> list[list[Hit]]:
@@ -129,6 +165,7 @@ class QdrantServerStore:
             for response in responses
         ]
 
+    @_outage_is_unreachable
     def vectors(self, ids: Sequence[int]) -> dict[int, Vector]:
         """Stored vectors of the given ids (unknown ids are absent)."""
         records = self._client.retrieve(
@@ -136,15 +173,18 @@ class QdrantServerStore:
         )
         return {int(r.id): np.asarray(r.vector, dtype=np.float32) for r in records}
 
+    @_outage_is_unreachable
     def payloads(self, ids: Sequence[int]) -> dict[int, Payload]:
         """Stored payloads of the given ids (unknown ids are absent)."""
         records = self._client.retrieve(self._target, list(validation.point_ids(ids)))
         return {int(r.id): r.payload or {} for r in records}
 
+    @_outage_is_unreachable
     def count(self) -> int:
         """Number of points."""
         return self._client.count(self._target, exact=True).count
 
+    @_outage_is_unreachable
     def delete(self, ids: Sequence[int]) -> None:
         """Remove points; unknown ids are ignored."""
         checked = validation.point_ids(ids)
@@ -152,6 +192,7 @@ class QdrantServerStore:
             selector = models.PointIdsList(points=list(checked))
             self._client.delete(self._target, points_selector=selector, wait=True)
 
+    @_outage_is_unreachable
     def info(self) -> CollectionInfo:
         """Name, size, dimension, and the server's status, sharding and HNSW settings."""
         description = self._client.get_collection(self._target)
@@ -215,7 +256,7 @@ class QdrantServerBackend:
         vectors = self._client.get_collection(target).config.params.vectors
         assert isinstance(vectors, models.VectorParams)  # collections here have one vector
         return QdrantServerStore(
-            self._client, collection, vectors.size, search_ef, self._owns_client
+            self._client, collection, vectors.size, search_ef, self._owns_client, self._where
         )
 
     @contextlib.contextmanager
@@ -227,7 +268,9 @@ class QdrantServerBackend:
         build = f"{collection}--{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
         self._create(build, dim, options, record)
         try:
-            yield QdrantServerStore(self._client, build, dim, DEFAULT_SEARCH_EF, owns_client=False)
+            yield QdrantServerStore(
+                self._client, build, dim, DEFAULT_SEARCH_EF, owns_client=False, where=self._where
+            )
             self._wait_until_indexed(build)
             self._point_alias(collection, build)
         except BaseException:

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from qdrant_client import QdrantClient
 
 from lookalike.errors import LookalikeError
 from lookalike.settings import Settings
-from store import BuildOptions, Filter, build_collection, open_store
+from store import DEFAULT_SEARCH_EF, BuildOptions, Filter, build_collection, open_store
 from store.errors import (
     InvalidVectorError,
     QdrantUnreachableError,
@@ -21,7 +22,7 @@ from store.errors import (
     UnknownBackendError,
     UnknownCollectionError,
 )
-from store.qdrant_server import connect
+from store.qdrant_server import QdrantServerStore, connect
 from tests.store.conftest import Loaded, StoreCase, synthetic_points
 
 
@@ -135,6 +136,16 @@ def test_unreachable_server_fails_fast_naming_the_url(
     assert time.monotonic() - started < 2.0
     assert url in str(raised.value)
     assert "QDRANT_URL" in str(raised.value)
+
+
+def test_server_that_goes_away_mid_flight(closed_port: str) -> None:
+    client = QdrantClient(url=closed_port, timeout=1)
+    store = QdrantServerStore(client, "clip", 4, DEFAULT_SEARCH_EF, True, where=closed_port)
+    for call in (store.count, lambda: store.search(np.full(4, 0.5, np.float32), 3)):
+        with pytest.raises(QdrantUnreachableError, match="stopped answering") as raised:
+            call()
+        assert closed_port in str(raised.value)
+    store.close()
 
 
 def test_malformed_url() -> None:

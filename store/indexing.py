@@ -15,6 +15,7 @@ import numpy.typing as npt
 import pandas as pd
 from tqdm import tqdm
 
+from ingest.styles import COLUMNS
 from lookalike.settings import Settings
 from store.errors import CatalogError, EmbeddingsError
 from store.factory import build_collection, collection_record
@@ -25,18 +26,8 @@ from store.protocol import Payload
 if TYPE_CHECKING:
     from qdrant_client import QdrantClient
 
-PAYLOAD_FIELDS = (
-    "id",
-    "name",
-    "gender",
-    "masterCategory",
-    "subCategory",
-    "articleType",
-    "baseColour",
-    "season",
-    "year",
-    "usage",
-)
+# The catalogue's columns, with the normalised `name` in place of the raw display name.
+PAYLOAD_FIELDS = ("id", "name", *(c for c in COLUMNS[1:] if c != "productDisplayName"))
 UPSERT_BATCH = 2048
 EMBED_HINT = "run `lookalike embed` first"
 

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from api.app import create_app
 from api.services import Services
 from ingest.catalog import build_catalog
 from lookalike.settings import Settings
+from tests.serving import serve_in_thread
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("LOOKALIKE_TEST_SOURCE", REPO.parent / "shared/data/fashion-small"))
@@ -90,19 +87,5 @@ def slice_services(slice_indexed: Settings) -> Iterator[Services]:
 @pytest.fixture(scope="session")
 def slice_api_url(slice_services: Services) -> Iterator[str]:
     """Base URL of a real API (uvicorn, in a thread) over the indexed slice."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(slice_services), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the API server did not start within 30 s")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_in_thread(create_app(slice_services), "API server") as url:
+        yield url

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,21 +12,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
+from tests.serving import free_port, serve_in_thread
 from ui.client import LookalikeClient
 from ui.server import create_app
 
 REPO = Path(__file__).resolve().parents[2]
 # The first product of styles.csv: always in the slice, with an image.
 SAMPLE_ID = "15970"
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -54,20 +45,8 @@ def down_client(down_url: str) -> Iterator[LookalikeClient]:
 @contextmanager
 def ui_in_thread(api_url: str) -> Iterator[str]:
     """The UI app served from a thread of this process (fast: Gradio is already imported)."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(api_url), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the UI server did not start within 30 s")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_in_thread(create_app(api_url), "UI server") as url:
+        yield f"{url}/"
 
 
 @contextmanager

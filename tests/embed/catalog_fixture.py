@@ -50,9 +50,3 @@ def build_catalog(
     digest.update(frame["id"].to_numpy().tobytes())
     (out_dir / "catalog.sha256").write_text(digest.hexdigest() + "\n")
     return out_dir
-
-
-if __name__ == "__main__":
-    import sys
-
-    build_catalog(Path(sys.argv[1]))

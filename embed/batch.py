@@ -1,0 +1,216 @@
+"""`lookalike embed`: vectors for the whole catalogue, one directory per model, rebuilt atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import torch
+from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
+
+from embed.catalog import Catalog, open_catalog
+from embed.encoding import Vectors, encode_pixels, encode_texts
+from embed.hybrid import DEFAULT_HYBRID, HybridWeights, category_vectors, hybrid_vectors
+from embed.loader import NetworkLoader
+from embed.registry import ModelSpec, get_model
+from embed.text import category_prompt, product_text
+from embed.weights import LoadedNetwork
+from lookalike.settings import Settings
+
+BATCH_SIZE = 256
+CATEGORIES = "categories"
+Ids = npt.NDArray[np.int64]
+
+
+class PixelRows(Dataset[torch.Tensor]):
+    """Catalogue pixels of selected rows, read from the memory-mapped `pixels.npy`."""
+
+    def __init__(self, pixels: npt.NDArray[np.uint8], rows: npt.NDArray[np.int64]) -> None:
+        self.pixels = pixels
+        self.rows = rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        return torch.from_numpy(np.array(self.pixels[self.rows[index]]))
+
+
+def _single_thread_worker(_: int) -> None:
+    torch.set_num_threads(1)
+
+
+def _pixel_batches(
+    catalog: Catalog, products: pd.DataFrame, workers: int
+) -> DataLoader[torch.Tensor]:
+    rows = products["pixel_row"].to_numpy(dtype=np.int64)
+    return DataLoader(
+        PixelRows(catalog.pixels, rows),
+        batch_size=BATCH_SIZE,
+        num_workers=workers,
+        worker_init_fn=_single_thread_worker if workers else None,
+    )
+
+
+def _encode_images(
+    loaded: LoadedNetwork, catalog: Catalog, products: pd.DataFrame, label: str, workers: int
+) -> Vectors:
+    start = time.monotonic()
+    chunks = [
+        encode_pixels(loaded, batch)
+        for batch in tqdm(
+            _pixel_batches(catalog, products, workers),
+            desc=f"embed {label}",
+            mininterval=5.0,
+        )
+    ]
+    seconds = time.monotonic() - start
+    print(
+        f"{label}: {len(products)} images in {seconds:.1f} s ({len(products) / seconds:.0f} images/s)"
+    )
+    return np.concatenate(chunks)
+
+
+def _encode_product_texts(loaded: LoadedNetwork, products: pd.DataFrame, label: str) -> Vectors:
+    start = time.monotonic()
+    texts = [product_text(p) for p in products.to_dict("records")]
+    vectors = encode_texts(loaded, texts)
+    seconds = time.monotonic() - start
+    print(f"{label}: {len(texts)} texts in {seconds:.1f} s ({len(texts) / seconds:.0f} texts/s)")
+    return vectors
+
+
+class CatalogEmbedder:
+    """Computes each model's vectors for a catalogue, sharing CLIP work within one run."""
+
+    def __init__(
+        self, catalog: Catalog, loader: NetworkLoader, hybrid: HybridWeights, workers: int = 2
+    ):
+        self.catalog = catalog
+        self.loader = loader
+        self.hybrid = hybrid
+        self.workers = workers
+        self._memo: dict[str, tuple[Ids, Vectors]] = {}
+
+    def vectors(self, spec: ModelSpec) -> tuple[Ids, Vectors]:
+        """Ids and vectors of every product the model can embed (memoised per run)."""
+        if spec.name not in self._memo:
+            self._memo[spec.name] = self._compute(spec)
+        return self._memo[spec.name]
+
+    def _compute(self, spec: ModelSpec) -> tuple[Ids, Vectors]:
+        loaded = self.loader.get(spec.network)
+        products = self.catalog.products if spec.input == "text" else self.catalog.with_images()
+        skipped = len(self.catalog.products) - len(products)
+        if skipped:
+            print(f"{spec.name}: skipped {skipped} products without an image")
+        ids = products["id"].to_numpy(dtype=np.int64)
+        if spec.input == "image":
+            return ids, _encode_images(loaded, self.catalog, products, spec.name, self.workers)
+        if spec.input == "text":
+            return ids, _encode_product_texts(loaded, products, spec.name)
+        image = self._aligned(get_model("clip"), ids)
+        text = self._aligned(get_model("clip_text"), ids)
+        category = category_vectors(loaded, products["articleType"].fillna("").astype(str).tolist())
+        return ids, hybrid_vectors(self.hybrid, image, text, category)
+
+    def _aligned(self, spec: ModelSpec, ids: Ids) -> Vectors:
+        own_ids, vectors = self.vectors(spec)
+        position = pd.Index(own_ids).get_indexer(ids)
+        return vectors[position]
+
+
+def _manifest(
+    spec: ModelSpec, loaded: LoadedNetwork, catalog: Catalog, hybrid: HybridWeights
+) -> dict[str, Any]:
+    manifest: dict[str, Any] = {
+        "model": spec.name,
+        "network": spec.network,
+        "weights": loaded.describe(),
+        "catalog_hash": catalog.hash,
+    }
+    if spec.input == "hybrid":
+        manifest["hybrid_weights"] = asdict(hybrid)
+    return manifest
+
+
+def _matches(directory: Path, expected: dict[str, Any]) -> bool:
+    path = directory / "manifest.json"
+    if not path.is_file():
+        return False
+    saved = json.loads(path.read_text())
+    return all(saved.get(key) == value for key, value in expected.items())
+
+
+def write_atomically(
+    directory: Path, arrays: dict[str, np.ndarray], documents: dict[str, Any]
+) -> None:
+    """Write arrays (.npy) and JSON documents to a temp dir, then swap it in for `directory`."""
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    temp = directory.parent / f".{directory.name}.tmp-{os.getpid()}"
+    old = directory.parent / f".{directory.name}.old-{os.getpid()}"
+    shutil.rmtree(temp, ignore_errors=True)
+    temp.mkdir()
+    for name, array in arrays.items():
+        np.save(temp / f"{name}.npy", array)
+    for name, document in documents.items():
+        (temp / f"{name}.json").write_text(json.dumps(document, indent=2) + "\n")
+    if directory.exists():
+        directory.rename(old)
+    temp.rename(directory)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _write_categories(out: Path, clip: LoadedNetwork, catalog: Catalog, force: bool) -> None:
+    names = sorted(catalog.products["articleType"].dropna().astype(str).unique().tolist())
+    expected = {"weights": clip.describe(), "catalog_hash": catalog.hash}
+    if not force and _matches(out, expected):
+        print("categories: up to date, skipped")
+        return
+    vectors = encode_texts(clip, [category_prompt(name) for name in names])
+    manifest = {
+        **expected,
+        "count": len(names),
+        "dim": int(vectors.shape[1]),
+        "prompt": category_prompt("<articleType>"),
+    }
+    write_atomically(out, {"vectors": vectors}, {"names": names, "manifest": manifest})
+    print(f"categories: {len(names)} articleType vectors written")
+
+
+def embed_catalog(
+    settings: Settings,
+    models: Sequence[str],
+    loader: NetworkLoader,
+    hybrid: HybridWeights = DEFAULT_HYBRID,
+    force: bool = False,
+    workers: int = 2,
+) -> None:
+    """Write `data/embeddings/<model>/` for each model (skipping up-to-date ones) and categories."""
+    torch.set_num_threads(2)
+    catalog = open_catalog(settings.catalog_dir)
+    embedder = CatalogEmbedder(catalog, loader, hybrid, workers)
+    for name in models:
+        spec = get_model(name)
+        loaded = loader.get(spec.network)
+        out = settings.embeddings_dir / spec.name
+        expected = _manifest(spec, loaded, catalog, hybrid)
+        if not force and _matches(out, expected):
+            print(f"{spec.name}: up to date, skipped")
+            continue
+        ids, vectors = embedder.vectors(spec)
+        manifest = {**expected, "dim": int(vectors.shape[1]), "count": len(ids)}
+        write_atomically(out, {"vectors": vectors, "ids": ids}, {"manifest": manifest})
+        print(f"{spec.name}: {len(ids)} vectors of dim {vectors.shape[1]} written to {out}")
+    if any(get_model(name).network == "clip" for name in models):
+        _write_categories(settings.embeddings_dir / CATEGORIES, loader.get("clip"), catalog, force)

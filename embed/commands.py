@@ -1,0 +1,83 @@
+"""CLI sub-commands of the embed stage: `lookalike train` and `lookalike embed`."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any, cast
+
+from embed.errors import UnknownModelError
+from embed.registry import MODELS, NETWORKS, Network
+from embed.weights import WeightsSource, parse_source
+from lookalike.settings import Settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings().override(data_dir=args.data_dir)
+
+
+def parse_weights(pairs: list[str]) -> dict[Network, WeightsSource]:
+    """`network=source` pairs (source: catalog, hub:<tag> or a file path) to a mapping."""
+    sources: dict[Network, WeightsSource] = {}
+    for pair in pairs:
+        network, sep, source = pair.partition("=")
+        if not sep or network not in NETWORKS:
+            raise UnknownModelError(
+                f"--weights {pair!r}: expected <network>=<source> with network one of "
+                f"{', '.join(NETWORKS)} and source catalog, hub:<tag> or a file path"
+            )
+        sources[cast(Network, network)] = parse_source(source)
+    return sources
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """Train the requested networks on the catalogue."""
+    from embed.train import train_networks
+
+    networks = cast(list[Network], args.models)
+    train_networks(_settings(args), networks, max_minutes=args.max_minutes, resume=args.resume)
+    return 0
+
+
+def run_embed(args: argparse.Namespace) -> int:
+    """Embed the catalogue with the requested models."""
+    from embed.batch import embed_catalog
+    from embed.hybrid import HybridWeights
+    from embed.loader import NetworkLoader
+
+    hybrid = HybridWeights(*args.hybrid_weights)
+    loader = NetworkLoader(parse_weights(args.weights))
+    embed_catalog(
+        _settings(args), args.models, loader, hybrid, force=args.force, workers=args.workers
+    )
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    """Add `train` and `embed` to the `lookalike` CLI."""
+    train = subparsers.add_parser("train", help="train the embedding networks on the catalogue")
+    train.add_argument("--models", nargs="+", choices=NETWORKS, default=list(NETWORKS))
+    train.add_argument("--max-minutes", type=float, default=30.0, help="time cap per network")
+    train.add_argument(
+        "--resume", action="store_true", help="continue CLIP from its saved catalogue weights"
+    )
+    train.set_defaults(run=run_train)
+
+    embed = subparsers.add_parser("embed", help="embed the catalogue with each model")
+    embed.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
+    embed.add_argument(
+        "--weights",
+        nargs="*",
+        default=[],
+        metavar="NETWORK=SOURCE",
+        help="per network: catalog (default), hub:<tag> or a weights file path",
+    )
+    embed.add_argument(
+        "--hybrid-weights",
+        nargs=3,
+        type=float,
+        default=[0.6, 0.3, 0.1],
+        metavar=("IMAGE", "TEXT", "CATEGORY"),
+    )
+    embed.add_argument("--force", action="store_true", help="rebuild even if up to date")
+    embed.add_argument("--workers", type=int, default=2, help="DataLoader worker processes")
+    embed.set_defaults(run=run_embed)

@@ -1,0 +1,109 @@
+"""Held-out evaluations: CLIP category-prompt retrieval and visual Precision@k."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import torch
+
+from embed.catalog import Catalog
+from embed.encoding import Vectors, encode_pixels, encode_texts
+from embed.split import Split
+from embed.text import category_prompt
+from embed.weights import LoadedNetwork
+
+MIN_HELD_OUT_ITEMS = 50
+CHUNK = 512
+
+
+@dataclass(frozen=True)
+class PromptRetrieval:
+    """For each articleType: is the top image for "a photo of <articleType>" of that type?"""
+
+    hits: dict[str, bool]
+
+    @property
+    def fraction(self) -> float:
+        """Share of articleTypes whose top-ranked image has that type."""
+        return sum(self.hits.values()) / max(1, len(self.hits))
+
+
+def prompt_retrieval(
+    clip: LoadedNetwork,
+    image_vectors: Vectors,
+    article_types: npt.NDArray[np.object_],
+    min_items: int = MIN_HELD_OUT_ITEMS,
+) -> PromptRetrieval:
+    """Text→image top-1 over held-out images, for articleTypes with ≥ `min_items` of them."""
+    names, counts = np.unique(article_types.astype(str), return_counts=True)
+    evaluated = sorted(str(n) for n, c in zip(names, counts, strict=True) if c >= min_items)
+    prompts = encode_texts(clip, [category_prompt(name) for name in evaluated])
+    best = (prompts @ image_vectors.T).argmax(axis=1)
+    return PromptRetrieval(
+        {name: str(article_types[i]) == name for name, i in zip(evaluated, best, strict=True)}
+    )
+
+
+def precision_at_k(
+    query_vectors: Vectors,
+    query_ids: npt.NDArray[np.int64],
+    corpus_vectors: Vectors,
+    corpus_ids: npt.NDArray[np.int64],
+    labels: dict[int, str],
+    k: int = 5,
+) -> float:
+    """Mean share of each query's k nearest corpus neighbours (itself excluded) sharing its label."""
+    scores = query_vectors @ corpus_vectors.T
+    scores[query_ids[:, None] == corpus_ids[None, :]] = -np.inf
+    nearest = np.argpartition(-scores, k, axis=1)[:, :k]
+    corpus_labels = np.array([labels[int(i)] for i in corpus_ids], dtype=object)
+    query_labels = np.array([labels[int(i)] for i in query_ids], dtype=object)
+    return float((corpus_labels[nearest] == query_labels[:, None]).mean())
+
+
+def _held_out_with_images(catalog: Catalog, split: Split) -> pd.DataFrame:
+    products = catalog.with_images()
+    return products[split.is_held_out(products["id"])]
+
+
+def encode_catalog_pixels(
+    loaded: LoadedNetwork, catalog: Catalog, products: pd.DataFrame
+) -> Vectors:
+    """Image vectors of catalogue products, in chunks."""
+    chunks = [
+        encode_pixels(loaded, torch.from_numpy(catalog.pixels_of(products.iloc[s : s + CHUNK])))
+        for s in range(0, len(products), CHUNK)
+    ]
+    return np.concatenate(chunks)
+
+
+def held_out_prompt_retrieval(
+    clip: LoadedNetwork, catalog: Catalog, split: Split
+) -> PromptRetrieval:
+    """The acceptance figure: "a photo of <articleType>" top-1 over held-out product images."""
+    products = _held_out_with_images(catalog, split)
+    vectors = encode_catalog_pixels(clip, catalog, products)
+    return prompt_retrieval(
+        clip, vectors, products["articleType"].fillna("").to_numpy(dtype=object)
+    )
+
+
+def held_out_precision_at_k(
+    embeddings_dir: Path, model: str, catalog: Catalog, split: Split, k: int = 5
+) -> float:
+    """Precision@k of held-out queries against every embedded product, from `lookalike embed` output."""
+    ids = np.load(embeddings_dir / model / "ids.npy")
+    vectors = np.load(embeddings_dir / model / "vectors.npy")
+    queries = np.isin(ids, np.fromiter(split.held_out, dtype=np.int64))
+    labels = dict(
+        zip(
+            catalog.products["id"].tolist(),
+            catalog.products["articleType"].fillna("").tolist(),
+            strict=True,
+        )
+    )
+    return precision_at_k(vectors[queries], ids[queries], vectors, ids, labels, k)

@@ -1,0 +1,96 @@
+"""Online encoders for the API: uploads and query texts to the same vectors as the batch path."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from embed.encoding import Vectors, encode_pixels
+from embed.encoding import encode_texts as encode_clip_texts
+from embed.hybrid import DEFAULT_HYBRID, HybridWeights, category_vectors, hybrid_vectors
+from embed.loader import NetworkLoader
+from embed.registry import Network, get_model
+from embed.text import category_prompt
+from embed.weights import WEIGHTS_DIR, WeightsSource
+from ingest.images import normalise
+
+
+def normalised_pixels(images: Sequence[Image.Image]) -> torch.Tensor:
+    """uint8 (B, 80, 80, 3) pixels of arbitrary images, normalised exactly as ingest does."""
+    return torch.from_numpy(
+        np.stack([np.asarray(normalise(image), dtype=np.uint8) for image in images])
+    )
+
+
+class Encoders:
+    """All models, loaded lazily once and safe to call from several threads."""
+
+    def __init__(
+        self,
+        sources: Mapping[Network, WeightsSource] | None = None,
+        weights_dir: Path = WEIGHTS_DIR,
+        hybrid: HybridWeights = DEFAULT_HYBRID,
+        category_names: Sequence[str] = (),
+    ) -> None:
+        self._loader = NetworkLoader(sources, weights_dir)
+        self._hybrid = hybrid
+        self._category_names = sorted(category_names)
+        self._lock = threading.Lock()
+
+    def dim(self, model: str) -> int:
+        """Vector dimension of a model with the configured weights."""
+        if get_model(model).network == "clip":
+            return int(self.encode_texts(["a"]).shape[1])
+        return int(self.encode_images(model, [Image.new("RGB", (8, 8), "white")]).shape[1])
+
+    def encode_texts(self, texts: Sequence[str]) -> Vectors:
+        """CLIP text-tower vectors (the `clip_text` model) of query texts."""
+        clip = self._loader.get("clip")
+        with self._lock:
+            return encode_clip_texts(clip, texts)
+
+    def encode_images(
+        self,
+        model: str,
+        images: Sequence[Image.Image],
+        texts: Sequence[str] | None = None,
+        categories: Sequence[str] | None = None,
+    ) -> Vectors:
+        """Vectors of uploaded images for an image model (`resnet`, `efficientnet`, `clip`, `hybrid`).
+
+        For `hybrid`, `texts` and `categories` give each image's product text and articleType; when
+        they are missing the category is predicted zero-shot among `category_names` and its prompt
+        stands in for the text.
+        """
+        spec = get_model(model)
+        if spec.input == "text":
+            raise ValueError(f"{model!r} embeds texts; use encode_texts")
+        pixels = normalised_pixels(images)
+        loaded = self._loader.get(spec.network)
+        with self._lock:
+            vectors = encode_pixels(loaded, pixels)
+            if spec.input == "image":
+                return vectors
+            if categories is None:
+                categories = self._predict_categories(vectors)
+            if texts is None:
+                texts = [category_prompt(c) for c in categories]
+            return hybrid_vectors(
+                self._hybrid,
+                vectors,
+                encode_clip_texts(loaded, texts),
+                category_vectors(loaded, list(categories)),
+            )
+
+    def _predict_categories(self, image_vectors: Vectors) -> list[str]:
+        if not self._category_names:
+            raise ValueError("hybrid needs texts and categories, or Encoders(category_names=...)")
+        prompts = encode_clip_texts(
+            self._loader.get("clip"), [category_prompt(n) for n in self._category_names]
+        )
+        return [self._category_names[i] for i in (image_vectors @ prompts.T).argmax(axis=1)]

@@ -1,0 +1,98 @@
+"""Self-supervised (SimCLR) training of the purely visual timm networks: images only, no labels."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import cast
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from embed.augment import colour_jitter, random_flip, random_greyscale, random_resized_crop
+from embed.networks import DEFAULT_TIMM, IMAGE_MEAN, IMAGE_STD, build_timm, normalise_channels
+from embed.registry import Network
+from embed.training import TrainRun, cosine_lr, run_steps, set_lr
+from embed.trainset import TrainSet
+
+
+@dataclass(frozen=True)
+class SslTraining:
+    """Optimisation and augmentation settings for SimCLR."""
+
+    steps: int
+    batch_size: int = 128
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    warmup: int = 30
+    temperature: float = 0.2
+    crop_scale: tuple[float, float] = (0.35, 1.0)
+    jitter: float = 0.3
+    greyscale: float = 0.2
+    projection_dim: int = 128
+    seed: int = 0
+
+
+DEFAULT_TRAINING = {"resnet": SslTraining(steps=200), "efficientnet": SslTraining(steps=300)}
+
+
+def nt_xent(first: torch.Tensor, second: torch.Tensor, temperature: float) -> torch.Tensor:
+    """SimCLR's contrastive loss: each view must pick its partner among all 2B−1 others."""
+    z = F.normalize(torch.cat([first, second]), dim=1)
+    logits = z @ z.T / temperature
+    logits.fill_diagonal_(float("-inf"))
+    batch = first.shape[0]
+    targets = torch.cat([torch.arange(batch, 2 * batch), torch.arange(batch)])
+    return F.cross_entropy(logits, targets)
+
+
+def projection_head(features: int, out: int) -> nn.Module:
+    """The MLP between backbone features and the contrastive loss (discarded after training)."""
+    return nn.Sequential(
+        nn.Linear(features, 512), nn.BatchNorm1d(512), nn.ReLU(inplace=True), nn.Linear(512, out)
+    )
+
+
+def augmented_view(
+    images: torch.Tensor, size: int, training: SslTraining, generator: torch.Generator
+) -> torch.Tensor:
+    """One random view of a batch: crop, flip, colour jitter, sometimes grey; normalised."""
+    view = random_resized_crop(images, size, training.crop_scale, generator)
+    view = colour_jitter(random_flip(view, generator), training.jitter, generator)
+    view = random_greyscale(view, training.greyscale, generator)
+    return normalise_channels(view, IMAGE_MEAN, IMAGE_STD)
+
+
+def train_ssl(
+    network: Network,
+    data: TrainSet,
+    training: SslTraining | None = None,
+    max_seconds: float | None = None,
+) -> tuple[nn.Module, dict[str, object], TrainRun, dict[str, object]]:
+    """Train a timm backbone with SimCLR on the training images; returns the backbone."""
+    config = DEFAULT_TIMM[network]
+    training = training or DEFAULT_TRAINING[network]
+    torch.manual_seed(training.seed)
+    generator = torch.Generator().manual_seed(training.seed)
+    backbone = build_timm(config.arch)
+    head = projection_head(cast(int, backbone.num_features), training.projection_dim)
+    model = nn.Sequential(backbone, head).train()
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=training.lr, weight_decay=training.weight_decay
+    )
+    batches = data.batches(training.batch_size, generator)
+
+    def step(i: int) -> float:
+        set_lr(optimizer, cosine_lr(i, training.steps, training.warmup, training.lr))
+        images = data.images(next(batches))
+        views = [augmented_view(images, config.image_size, training, generator) for _ in range(2)]
+        projected = model(torch.cat(views))
+        first, second = projected.chunk(2)
+        loss = nt_xent(first, second, training.temperature)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        return float(loss.item())
+
+    run = run_steps(step, training.steps, f"train {network}", max_seconds)
+    return backbone.eval(), asdict(config), run, {"training": asdict(training), "method": "SimCLR"}

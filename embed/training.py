@@ -1,0 +1,116 @@
+"""The shared training loop and the artefacts every trained network leaves behind."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from embed.registry import Network
+from embed.weights import checkpoint_path, save_checkpoint
+
+
+@dataclass
+class TrainRun:
+    """What one training run did."""
+
+    losses: list[float]
+    seconds: float
+    stopped_early: bool
+
+    @property
+    def final_loss(self) -> float:
+        """Mean loss over the last 50 steps (less noisy than the last step)."""
+        tail = self.losses[-50:]
+        return sum(tail) / len(tail)
+
+
+def cosine_lr(step: int, steps: int, warmup: int, base: float) -> float:
+    """Linear warm-up then cosine decay to zero."""
+    if step < warmup:
+        return base * (step + 1) / warmup
+    return base * 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, steps - warmup)))
+
+
+def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    """Set the learning rate of every parameter group."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+
+
+def run_steps(
+    step: Callable[[int], float], steps: int, desc: str, max_seconds: float | None = None
+) -> TrainRun:
+    """Call `step(i)` for each step with a progress bar; stop early past `max_seconds`."""
+    losses: list[float] = []
+    start = time.monotonic()
+    stopped_early = False
+    with tqdm(range(steps), desc=desc, mininterval=5.0) as bar:
+        for i in bar:
+            losses.append(step(i))
+            if i % 10 == 0:
+                bar.set_postfix(loss=f"{sum(losses[-10:]) / len(losses[-10:]):.3f}")
+            if max_seconds is not None and time.monotonic() - start > max_seconds:
+                stopped_early = True
+                break
+    return TrainRun(losses, time.monotonic() - start, stopped_early)
+
+
+def plot_losses(losses: list[float], path: Path, title: str) -> None:
+    """Save the loss curve (raw and smoothed) as a PNG."""
+    window = max(1, len(losses) // 50)
+    smooth = [
+        sum(losses[max(0, i - window) : i + 1]) / (i + 1 - max(0, i - window))
+        for i in range(len(losses))
+    ]
+    figure, axes = plt.subplots(figsize=(6, 3.5))
+    axes.plot(losses, alpha=0.3, label="loss")
+    axes.plot(smooth, label=f"mean of {window}")
+    axes.set_xlabel("step")
+    axes.set_ylabel("loss")
+    axes.set_title(title)
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def save_trained(
+    network: Network,
+    module: nn.Module,
+    config: dict[str, Any],
+    run: TrainRun,
+    weights_dir: Path,
+    extra: dict[str, Any],
+) -> dict[str, Any]:
+    """Write weights, loss curve and manifest next to each other; returns the manifest."""
+    path = checkpoint_path(network, weights_dir)
+    sha256 = save_checkpoint(module, path, network, config)
+    plot_losses(run.losses, path.with_suffix(".loss.png"), f"{network} training loss")
+    manifest = {
+        "network": network,
+        "config": config,
+        "weights": path.name,
+        "sha256": sha256,
+        "size_bytes": path.stat().st_size,
+        "steps_run": len(run.losses),
+        "final_loss": round(run.final_loss, 4),
+        "first_loss": round(run.losses[0], 4),
+        "train_seconds": round(run.seconds, 1),
+        "stopped_early": run.stopped_early,
+        **extra,
+    }
+    path.with_suffix(".json").write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest

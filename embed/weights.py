@@ -1,0 +1,201 @@
+"""Weights from three sources behind one spec: a hub tag, a local file, or `catalog` (trained here)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import timm
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, safe_open, save_file
+from torch import nn
+
+from embed.errors import WeightsCorruptError, WeightsMissingError
+from embed.networks import (
+    DEFAULT_TIMM,
+    ClipConfig,
+    ImageInput,
+    TimmConfig,
+    build_clip,
+    build_hub_clip,
+    build_timm,
+)
+from embed.registry import Network
+
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+HUB_EXAMPLES: dict[Network, str] = {
+    "clip": "hub:ViT-B-32:openai",
+    "resnet": "hub:resnet18.a1_in1k",
+    "efficientnet": "hub:efficientnet_b0.ra_in1k",
+}
+SourceKind = Literal["hub", "file", "catalog"]
+
+
+@dataclass(frozen=True)
+class WeightsSource:
+    """Where a network's weights come from: `catalog`, `hub:<tag>` or a file path."""
+
+    kind: SourceKind
+    ref: str = ""
+
+    def __str__(self) -> str:
+        return {"catalog": "catalog", "hub": f"hub:{self.ref}", "file": self.ref}[self.kind]
+
+
+CATALOG = WeightsSource("catalog")
+
+
+def parse_source(text: str) -> WeightsSource:
+    """`catalog`, `hub:<tag>` or a path to a weights file."""
+    if text == "catalog":
+        return CATALOG
+    if text.startswith("hub:"):
+        return WeightsSource("hub", text.removeprefix("hub:"))
+    return WeightsSource("file", text)
+
+
+def checkpoint_path(network: Network, weights_dir: Path = WEIGHTS_DIR) -> Path:
+    """Where `lookalike train` writes (and `catalog` reads) a network's weights."""
+    return weights_dir / f"{network}.safetensors"
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def missing_weights_message(network: Network, detail: str) -> str:
+    """Why weights are missing plus the three ways to provide them."""
+    return (
+        f"no weights for {network!r}: {detail}. Provide them in one of three ways: "
+        f"(1) a hub tag, e.g. --weights {network}={HUB_EXAMPLES[network]} (needs network access); "
+        f"(2) a local weights file, e.g. --weights {network}=/path/to/{network}.safetensors; "
+        f"(3) train on the catalogue: `lookalike train --models {network}` "
+        f"(writes {checkpoint_path(network)})"
+    )
+
+
+def save_checkpoint(module: nn.Module, path: Path, network: Network, config: dict[str, Any]) -> str:
+    """Write a module's weights as fp16 safetensors with its config; returns the file's SHA-256."""
+    state = {k: v.detach().to(torch.float16).contiguous() for k, v in module.state_dict().items()}
+    metadata = {"network": network, "config": json.dumps(config, sort_keys=True)}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file(state, str(path), metadata=metadata)
+    return sha256_file(path)
+
+
+def read_checkpoint(path: Path, network: Network) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """The fp32 state dict and saved config of a weights file; unpickles nothing untrusted."""
+    if not path.is_file():
+        raise WeightsMissingError(missing_weights_message(network, f"file {path} does not exist"))
+    try:
+        if path.suffix == ".safetensors":
+            with safe_open(str(path), framework="pt") as handle:
+                metadata = handle.metadata() or {}
+            state = load_file(str(path))
+        else:
+            metadata = {}
+            loaded = torch.load(path, map_location="cpu", weights_only=True)
+            state = loaded.get("state_dict", loaded) if isinstance(loaded, dict) else loaded
+        if not isinstance(state, dict) or not all(
+            isinstance(v, torch.Tensor) for v in state.values()
+        ):
+            raise ValueError("the file holds no tensor state dict")
+        config = json.loads(metadata.get("config", "{}"))
+    except (
+        SafetensorError,
+        pickle.UnpicklingError,
+        OSError,
+        RuntimeError,
+        ValueError,
+        KeyError,
+        EOFError,
+    ) as exc:
+        raise WeightsCorruptError(
+            f"{path} is not a usable weights file for {network!r} ({exc}); replace it, or rebuild "
+            f"it with `lookalike train --models {network}`"
+        ) from exc
+    saved_network = metadata.get("network", network)
+    if saved_network != network:
+        raise WeightsCorruptError(f"{path} holds {saved_network!r} weights, not {network!r}")
+    return {k: v.float() for k, v in state.items()}, config
+
+
+@dataclass
+class LoadedNetwork:
+    """A network ready for inference, with where its weights came from."""
+
+    network: Network
+    module: nn.Module
+    image_input: ImageInput
+    tokenizer: Any
+    source: WeightsSource
+    sha256: str | None
+    config: dict[str, Any]
+
+    def describe(self) -> dict[str, Any]:
+        """The manifest entry for these weights."""
+        return {"source": self.source.kind, "ref": self.source.ref, "sha256": self.sha256}
+
+
+def _build_local(network: Network, config: dict[str, Any]) -> tuple[nn.Module, ImageInput, Any]:
+    if network == "clip":
+        bundle = build_clip(ClipConfig(**config) if config else ClipConfig())
+        return bundle.model, bundle.image_input, bundle.tokenizer
+    timm_config = TimmConfig(**config) if config else DEFAULT_TIMM[network]
+    return build_timm(timm_config.arch), ImageInput(timm_config.image_size), None
+
+
+def _load_file(network: Network, path: Path, source: WeightsSource) -> LoadedNetwork:
+    state, config = read_checkpoint(path, network)
+    try:
+        module, image_input, tokenizer = _build_local(network, config)
+        module.load_state_dict(state, strict=True)
+    except (RuntimeError, TypeError) as exc:
+        raise WeightsCorruptError(
+            f"{path} does not match the {network!r} architecture ({str(exc)[:300]}); use weights "
+            f"written by `lookalike train --models {network}`"
+        ) from exc
+    return LoadedNetwork(
+        network, module.eval(), image_input, tokenizer, source, sha256_file(path), config
+    )
+
+
+def _load_hub(network: Network, source: WeightsSource) -> LoadedNetwork:
+    try:
+        if network == "clip":
+            bundle = build_hub_clip(source.ref)
+            module, image_input, tokenizer = bundle.model, bundle.image_input, bundle.tokenizer
+        else:
+            module = timm.create_model(source.ref, pretrained=True, num_classes=0)
+            data = timm.data.resolve_data_config({}, model=module)
+            image_input = ImageInput(data["input_size"][-1], data["mean"], data["std"])
+            tokenizer = None
+    except Exception as exc:  # hub libraries raise many kinds: network, unknown tag, HTTP
+        raise WeightsMissingError(
+            missing_weights_message(network, f"hub tag {source.ref!r} failed ({exc})")
+        ) from exc
+    return LoadedNetwork(network, module.eval(), image_input, tokenizer, source, None, {})
+
+
+def load_network(
+    network: Network, source: WeightsSource = CATALOG, weights_dir: Path = WEIGHTS_DIR
+) -> LoadedNetwork:
+    """Build a network and load its weights from `source`."""
+    if source.kind == "hub":
+        return _load_hub(network, source)
+    if source.kind == "file":
+        return _load_file(network, Path(source.ref), source)
+    path = checkpoint_path(network, weights_dir)
+    if not path.is_file():
+        raise WeightsMissingError(missing_weights_message(network, f"no trained weights at {path}"))
+    return _load_file(network, path, source)

@@ -14,7 +14,7 @@ import pandas as pd
 from api.categories import CategorySimilarity
 from api.schemas import Product
 from embed.online import Encoders
-from embed.weights import WeightsSource
+from embed.sources import WeightsSource
 from ingest.catalog import load_catalog
 from lookalike.settings import Settings
 from store import open_store

@@ -7,7 +7,7 @@ from typing import Any, cast
 
 from embed.errors import UnknownModelError
 from embed.registry import MODELS, NETWORKS, Network
-from embed.weights import WeightsSource, parse_source
+from embed.sources import WeightsSource, parse_source
 from lookalike.settings import Settings
 
 

@@ -7,7 +7,7 @@ import json
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import timm
 import torch
@@ -26,6 +26,7 @@ from embed.networks import (
     build_timm,
 )
 from embed.registry import Network
+from embed.sources import CATALOG, WeightsSource
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 HUB_EXAMPLES: dict[Network, str] = {
@@ -33,30 +34,6 @@ HUB_EXAMPLES: dict[Network, str] = {
     "resnet": "hub:resnet18.a1_in1k",
     "efficientnet": "hub:efficientnet_b0.ra_in1k",
 }
-SourceKind = Literal["hub", "file", "catalog"]
-
-
-@dataclass(frozen=True)
-class WeightsSource:
-    """Where a network's weights come from: `catalog`, `hub:<tag>` or a file path."""
-
-    kind: SourceKind
-    ref: str = ""
-
-    def __str__(self) -> str:
-        return {"catalog": "catalog", "hub": f"hub:{self.ref}", "file": self.ref}[self.kind]
-
-
-CATALOG = WeightsSource("catalog")
-
-
-def parse_source(text: str) -> WeightsSource:
-    """`catalog`, `hub:<tag>` or a path to a weights file."""
-    if text == "catalog":
-        return CATALOG
-    if text.startswith("hub:"):
-        return WeightsSource("hub", text.removeprefix("hub:"))
-    return WeightsSource("file", text)
 
 
 def checkpoint_path(network: Network, weights_dir: Path = WEIGHTS_DIR) -> Path:

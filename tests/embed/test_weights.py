@@ -13,14 +13,8 @@ import torch
 
 from embed.encoding import encode_pixels
 from embed.errors import WeightsCorruptError, WeightsMissingError
-from embed.weights import (
-    CATALOG,
-    WeightsSource,
-    checkpoint_path,
-    load_network,
-    parse_source,
-    sha256_file,
-)
+from embed.sources import CATALOG, WeightsSource, parse_source
+from embed.weights import checkpoint_path, load_network, sha256_file
 
 PIXELS = torch.randint(0, 256, (4, 80, 80, 3), dtype=torch.uint8)
 

@@ -33,7 +33,7 @@ class SslTraining:
     seed: int = 0
 
 
-DEFAULT_TRAINING = {"resnet": SslTraining(steps=200), "efficientnet": SslTraining(steps=300)}
+DEFAULT_TRAINING = {"resnet": SslTraining(steps=200), "efficientnet": SslTraining(steps=120)}
 
 
 def nt_xent(first: torch.Tensor, second: torch.Tensor, temperature: float) -> torch.Tensor:

@@ -120,7 +120,7 @@ def get_recommendations(
     top_k: Annotated[int, Parameter(ge=1, le=100)] = 5,
     lambda_diversity: Annotated[float, Parameter(ge=0.0, le=1.0)] = 0.7,
     candidates: Annotated[int, Parameter(ge=1, le=1000)] = 50,
-    category_mode: CategoryMode = "soft",
+    category_mode: Annotated[CategoryMode, Parameter(description="soft | hard | off")] = "soft",
     w_sim: Annotated[float, Parameter(ge=0.0, le=1.0)] = 0.6,
     w_cat: Annotated[float, Parameter(ge=0.0, le=1.0)] = 0.4,
     gender: Filter = None,

@@ -1,0 +1,124 @@
+"""`lookalike bench quality`: top-5 relevance and diversity per model through the real pipeline."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from api.categories import CategorySimilarity
+from api.pipeline import Params, Ranked, recommend
+from bench import metrics
+from bench.native_mmr import compare_native_mmr
+from bench.queries import Query, VectorTable
+from lookalike.settings import Settings
+from store import open_store
+from store.indexing import available_models, load_embeddings
+from store.protocol import Vector, VectorStore
+
+QUALITY_MODELS = ("resnet", "efficientnet", "clip", "hybrid")
+COMMON_SPACE = "clip"
+LAMBDAS = tuple(round(0.1 * step, 1) for step in range(11))
+MMR_OFF, MMR_ON = 1.0, 0.7
+TOP_K = 5
+LIST_METRICS = ("precision", "consistency", "ild_own", "ild_common", "spread", "soft_category")
+
+
+def lambda_key(lambda_: float) -> str:
+    """How a λ is spelled in the results ("0.7")."""
+    return f"{lambda_:.1f}"
+
+
+def list_metrics(
+    query: Query, results: Sequence[Ranked], own: VectorTable, common: VectorTable, k: int
+) -> dict[str, float]:
+    """Every per-list metric of one result list."""
+    ids = [r.id for r in results]
+    types = [r.payload.get("articleType") for r in results]
+    return {
+        "precision": metrics.precision_at_k(query.article_type, types, k),
+        "consistency": metrics.category_consistency(query.article_type, types),
+        "ild_own": metrics.intra_list_distance(own(ids)),
+        "ild_common": metrics.intra_list_distance(common(ids)),
+        "spread": metrics.category_spread(types, k),
+        "soft_category": float(np.mean([r.category_similarity for r in results] or [0.0])),
+    }
+
+
+def evaluate_lambda(
+    store: VectorStore,
+    queries: Sequence[Query],
+    vectors: dict[int, Vector],
+    params: Params,
+    categories: CategorySimilarity,
+    tables: tuple[VectorTable, VectorTable],
+    seed: int,
+) -> dict[str, Any]:
+    """Mean and 95% bootstrap interval of each metric, and pipeline latency, at one setting."""
+    rows: list[dict[str, float]] = []
+    latencies: list[float] = []
+    for query in queries:
+        outcome = recommend(
+            store, vectors[query.id], params, categories, query.article_type, frozenset({query.id})
+        )
+        rows.append(list_metrics(query, outcome.results, *tables, params.top_k))
+        latencies.append(outcome.total_ms)
+    summary: dict[str, Any] = {
+        name: metrics.bootstrap_mean([row[name] for row in rows], seed).as_dict()
+        for name in LIST_METRICS
+    }
+    summary["latency_ms"] = metrics.latency(latencies).as_dict()
+    return summary
+
+
+def evaluate_model(
+    store: VectorStore,
+    queries: Sequence[Query],
+    categories: CategorySimilarity,
+    tables: tuple[VectorTable, VectorTable],
+    lambdas: Sequence[float],
+    seed: int,
+) -> dict[str, Any]:
+    """The λ sweep of one model (the query product excluded from its own list)."""
+    vectors = store.vectors([q.id for q in queries])
+    base = Params(top_k=TOP_K)
+    sweep = {}
+    for lambda_ in lambdas:
+        params = replace(base, lambda_diversity=lambda_)
+        sweep[lambda_key(lambda_)] = evaluate_lambda(
+            store, queries, vectors, params, categories, tables, seed
+        )
+    on = replace(base, lambda_diversity=MMR_ON)
+    native = compare_native_mmr(store, queries, vectors, on, categories, tables[0])
+    return {"lambdas": sweep, "native_mmr": native, "candidates": base.candidates}
+
+
+def run_quality(
+    settings: Settings, queries: Sequence[Query], seed: int, lambdas: Sequence[float] = LAMBDAS
+) -> dict[str, Any]:
+    """Every embedded model of QUALITY_MODELS on the same queries, on the live collections."""
+    models = [m for m in QUALITY_MODELS if m in available_models(settings.embeddings_dir)]
+    common = VectorTable(load_embeddings(settings.embeddings_dir, COMMON_SPACE))
+    categories = CategorySimilarity.load(settings.embeddings_dir / "categories")
+    results: dict[str, Any] = {}
+    for model in models:
+        started = time.perf_counter()
+        own = VectorTable(load_embeddings(settings.embeddings_dir, model))
+        with contextlib.closing(open_store(settings, model)) as store:
+            results[model] = evaluate_model(
+                store, queries, categories, (own, common), lambdas, seed
+            )
+        results[model]["seconds"] = time.perf_counter() - started
+        print(f"quality: {model} done in {results[model]['seconds']:.0f} s", flush=True)
+    return {
+        "models": results,
+        "top_k": TOP_K,
+        "common_space": COMMON_SPACE,
+        "queries": len(queries),
+        "mmr_on": lambda_key(MMR_ON),
+        "mmr_off": lambda_key(MMR_OFF),
+    }

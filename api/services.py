@@ -17,7 +17,7 @@ from embed.online import Encoders
 from embed.sources import WeightsSource
 from ingest.catalog import load_catalog
 from lookalike.settings import Settings
-from store import open_store
+from store import open_for_serving
 from store.errors import QdrantUnreachableError, UnknownCollectionError
 from store.protocol import VectorStore
 
@@ -100,7 +100,7 @@ class Services:
             return self.stores[model]
         with self._lock:
             try:
-                self.stores[model] = open_store(self.settings, model)
+                self.stores[model] = open_for_serving(self.settings, model)
             except UnknownCollectionError:
                 return None
             except QdrantUnreachableError:

@@ -5,6 +5,7 @@ fills a new one that atomically replaces the live one; `lookalike index` does th
 """
 
 from store.factory import build_collection, collection_record, get_backend, open_store
+from store.mirror import MirroredStore, open_for_serving
 from store.names import BACKENDS, MODELS
 from store.options import DEFAULT_SEARCH_EF, BuildOptions, HnswParams
 from store.protocol import KEYWORD_FIELDS, CollectionInfo, Filter, Hit, Payload, VectorStore
@@ -20,11 +21,13 @@ __all__ = [
     "Filter",
     "Hit",
     "HnswParams",
+    "MirroredStore",
     "Payload",
     "VectorStore",
     "build_collection",
     "collection_record",
     "get_backend",
+    "open_for_serving",
     "open_store",
     "recall_at_k",
 ]

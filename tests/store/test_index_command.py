@@ -13,7 +13,7 @@ from qdrant_client import QdrantClient
 
 from lookalike import cli
 from lookalike.settings import Settings
-from store import BuildOptions, collection_record, open_store
+from store import BuildOptions, MirroredStore, collection_record, open_for_serving, open_store
 from store.indexing import index_models
 from tests.store import synthetic
 
@@ -226,3 +226,28 @@ def test_indexing_into_a_server(data_dir: Path, catalogue: list[dict[str, Any]])
     store = open_store(settings, "clip", backend="qdrant", client=client)
     assert store.count() == len(IDS)
     assert store.payloads([IDS[1]])[IDS[1]] == catalogue[1]
+
+
+@pytest.mark.parametrize("backend", ["qdrant-embedded", "faiss"])
+def test_serving_store_mirrors_vectors_only_while_they_match(
+    backend: str, data_dir: Path, catalogue: list[dict[str, Any]]
+) -> None:
+    settings = Settings(data_dir=data_dir)
+    clip = write_embeddings(data_dir, "clip")
+    assert index(data_dir, "--backend", backend, "--models", "clip") == 0
+    store = open_for_serving(settings, "clip", backend=backend)
+    assert isinstance(store, MirroredStore) and store.info().details["vector_mirror"]
+    direct = open_store(settings, "clip", backend=backend)
+    mirrored, stored = store.vectors([IDS[0], IDS[7], 999_999]), direct.vectors(IDS[:8])
+    assert set(mirrored) == {IDS[0], IDS[7]}
+    np.testing.assert_allclose(mirrored[IDS[7]], stored[IDS[7]], atol=1e-6)
+    np.testing.assert_allclose(mirrored[IDS[0]], clip[0], atol=1e-6)
+    direct.close()
+    store.delete([IDS[0]])  # a write retires the mirror: answers come from the index again
+    assert IDS[0] not in store.vectors([IDS[0]])
+    assert not store.info().details["vector_mirror"]
+    store.close()
+    write_embeddings(data_dir, "clip", seed=1)  # embeddings changed, index not rebuilt yet
+    stale = open_for_serving(settings, "clip", backend=backend)
+    assert not isinstance(stale, MirroredStore)
+    stale.close()

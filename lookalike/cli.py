@@ -22,7 +22,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lookalike", description="Similar-product recommendations, explained."
     )
-    parser.add_argument("--data-dir", type=Path, help="generated files (env LOOKALIKE_DATA, default data)")
+    parser.add_argument(
+        "--data-dir", type=Path, help="generated files (env LOOKALIKE_DATA, default data)"
+    )
     subparsers = parser.add_subparsers(dest="command", required=True)
     for stage in STAGES:
         try:

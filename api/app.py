@@ -162,7 +162,13 @@ def get_recommendations(
         why = "it has no usable image" if not query.has_image else "it is not in the collection"
         raise ApiError(404, f"product {qid} has no {model} vector: {why}; try model=clip_text")
     outcome = recommend(
-        store, vector, params, services.categories, query.articleType, frozenset({qid})
+        store,
+        vector,
+        params,
+        services.categories,
+        query.articleType,
+        frozenset({qid}),
+        services.payload,
     )
     return RecommendResponse(
         query_product_id=query.product_id,
@@ -247,7 +253,7 @@ async def search(
     params = _params(
         options.top_k, options.lambda_diversity, options.candidates, category_mode="off"
     )
-    outcome = recommend(store, vector, params, services.categories)
+    outcome = recommend(store, vector, params, services.categories, payload_of=services.payload)
     return SearchResponse(
         query=label,
         model=options.model,

@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pandas as pd
 
 from api.categories import CategorySimilarity
@@ -66,6 +67,9 @@ class Services:
     ) -> None:
         self.settings = settings
         self.products = {int(r.id): product_from_row(r) for r in catalog.itertuples(index=False)}
+        self.payloads: dict[int, dict[str, Any]] = {
+            i: msgspec.structs.asdict(p) for i, p in self.products.items()
+        }
         self.categories = categories
         self.manifests = manifests
         self.stores: dict[str, VectorStore] = {}
@@ -108,6 +112,10 @@ class Services:
                 raise
             self.unreachable.discard(model)
             return self.stores[model]
+
+    def payload(self, product_id: int) -> dict[str, Any]:
+        """The catalogue metadata of a product (the pipeline's payload source)."""
+        return self.payloads.get(product_id, {})
 
     def available_models(self) -> list[str]:
         """Models that are open or waiting for the server to come back."""

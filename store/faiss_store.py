@@ -114,13 +114,15 @@ class FaissStore:
             self._state = _State(index, base.payloads + checked)
             self._changed = True
 
-    def search(self, vector: Vector, limit: int, filter: Filter | None = None) -> list[Hit]:
+    def search(
+        self, vector: Vector, limit: int, filter: Filter | None = None, with_payload: bool = True
+    ) -> list[Hit]:
         """Nearest neighbours by inner product, best first."""
         queries = validation.query_vector(vector, self._layout.dim)
-        return self.search_batch(queries, limit, filter)[0]
+        return self.search_batch(queries, limit, filter, with_payload)[0]
 
     def search_batch(
-        self, vectors: Vector, limit: int, filter: Filter | None = None
+        self, vectors: Vector, limit: int, filter: Filter | None = None, with_payload: bool = True
     ) -> list[list[Hit]]:
         """`search` for each row of a (n, dim) matrix.
 
@@ -148,7 +150,7 @@ class FaissStore:
         scores, positions = (state.flat if exact else state.graph).search(queries, k, params=params)
         return [
             [
-                Hit(int(state.ids[p]), float(s), dict(state.payloads[p]))
+                Hit(int(state.ids[p]), float(s), dict(state.payloads[p]) if with_payload else {})
                 for p, s in zip(row_positions, row_scores, strict=True)
                 if p >= 0
             ]

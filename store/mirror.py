@@ -33,15 +33,17 @@ class MirroredStore:
         self._matrix = None
         self._inner.upsert(ids, vectors, payloads)
 
-    def search(self, vector: Vector, limit: int, filter: Filter | None = None) -> list[Hit]:
+    def search(
+        self, vector: Vector, limit: int, filter: Filter | None = None, with_payload: bool = True
+    ) -> list[Hit]:
         """Nearest neighbours by inner product, best first."""
-        return self._inner.search(vector, limit, filter)
+        return self._inner.search(vector, limit, filter, with_payload)
 
     def search_batch(
-        self, vectors: Vector, limit: int, filter: Filter | None = None
+        self, vectors: Vector, limit: int, filter: Filter | None = None, with_payload: bool = True
     ) -> list[list[Hit]]:
         """`search` for each row of a (n, dim) matrix."""
-        return self._inner.search_batch(vectors, limit, filter)
+        return self._inner.search_batch(vectors, limit, filter, with_payload)
 
     def vectors(self, ids: Sequence[int]) -> dict[int, Vector]:
         """Stored vectors of the given ids, from the mirror while it is valid."""

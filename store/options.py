@@ -8,7 +8,7 @@ from typing import Any, Literal
 Quantization = Literal["none", "int8"]
 FaissIndexKind = Literal["flat", "hnsw"]
 
-DEFAULT_SEARCH_EF = 128
+DEFAULT_SEARCH_EF = 64  # recall@10 0.999 at 44k real CLIP vectors (bench recall)
 # With int8 vectors, fetch this many times the limit and rescore them with the originals.
 QUANTIZED_OVERSAMPLING = 2.0
 

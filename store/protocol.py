@@ -66,11 +66,13 @@ class VectorStore(Protocol):
     def upsert(self, ids: Sequence[int], vectors: Vector, payloads: Sequence[Payload]) -> None:
         """Insert or replace points."""
 
-    def search(self, vector: Vector, limit: int, filter: Filter | None = None) -> list[Hit]:
+    def search(
+        self, vector: Vector, limit: int, filter: Filter | None = None, with_payload: bool = True
+    ) -> list[Hit]:
         """Nearest neighbours of one (dim,) vector by inner product, best first."""
 
     def search_batch(
-        self, vectors: Vector, limit: int, filter: Filter | None = None
+        self, vectors: Vector, limit: int, filter: Filter | None = None, with_payload: bool = True
     ) -> list[list[Hit]]:
         """`search` for each row of a (n, dim) matrix."""
 

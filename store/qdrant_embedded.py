@@ -89,12 +89,15 @@ class EmbeddedQdrantStore:
         ]
         self._shard.update(edge.UpdateOperation.upsert_points(points))
 
-    def search(self, vector: Vector, limit: int, filter: Filter | None = None) -> list[Hit]:
+    def search(
+        self, vector: Vector, limit: int, filter: Filter | None = None, with_payload: bool = True
+    ) -> list[Hit]:
         """Nearest neighbours by inner product, best first."""
-        return self.search_batch(validation.query_vector(vector, self._dim), limit, filter)[0]
+        query = validation.query_vector(vector, self._dim)
+        return self.search_batch(query, limit, filter, with_payload)[0]
 
     def search_batch(
-        self, vectors: Vector, limit: int, filter: Filter | None = None
+        self, vectors: Vector, limit: int, filter: Filter | None = None, with_payload: bool = True
     ) -> list[list[Hit]]:
         """`search` for each row of a (n, dim) matrix, planned as one batch."""
         queries = validation.query_vectors(vectors, self._dim)
@@ -106,7 +109,7 @@ class EmbeddedQdrantStore:
                 query=edge.Query.Nearest(row),
                 filter=condition,
                 params=self._params,
-                with_payload=True,
+                with_payload=with_payload,
             )
             for row in queries.tolist()
         ]

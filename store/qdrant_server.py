@@ -135,13 +135,16 @@ class QdrantServerStore:
             )
             self._client.upsert(self._target, points=batch, wait=True)
 
-    def search(self, vector: Vector, limit: int, filter: Filter | None = None) -> list[Hit]:
+    def search(
+        self, vector: Vector, limit: int, filter: Filter | None = None, with_payload: bool = True
+    ) -> list[Hit]:
         """Nearest neighbours by inner product, best first."""
-        return self.search_batch(validation.query_vector(vector, self._dim), limit, filter)[0]
+        query = validation.query_vector(vector, self._dim)
+        return self.search_batch(query, limit, filter, with_payload)[0]
 
     @_outage_is_unreachable
     def search_batch(
-        self, vectors: Vector, limit: int, filter: Filter | None = None
+        self, vectors: Vector, limit: int, filter: Filter | None = None, with_payload: bool = True
     ) -> list[list[Hit]]:
         """`search` for each row of a (n, dim) matrix, in one request."""
         queries = validation.query_vectors(vectors, self._dim)
@@ -153,7 +156,7 @@ class QdrantServerStore:
                 filter=condition,
                 limit=validation.search_limit(limit),
                 params=self._params,
-                with_payload=True,
+                with_payload=with_payload,
             )
             for row in queries.tolist()
         ]

@@ -38,6 +38,18 @@ def test_search_order_matches_exact_cosine(loaded: Loaded) -> None:
             assert hit.payload == loaded.payloads[loaded.ids.index(hit.id)]
 
 
+def test_search_without_payloads(loaded: Loaded) -> None:
+    query = loaded.vectors[3]
+    plain = loaded.store.search(query, 10, Filter(exclude_ids=frozenset({loaded.ids[3]})))
+    lean = loaded.store.search(
+        query, 10, Filter(exclude_ids=frozenset({loaded.ids[3]})), with_payload=False
+    )
+    assert ids_of(lean) == ids_of(plain)
+    assert [h.score for h in lean] == pytest.approx([h.score for h in plain], abs=1e-6)
+    assert all(h.payload == {} for h in lean)
+    assert all(h.payload == {} for h in loaded.store.search_batch(query[None], 3, None, False)[0])
+
+
 def test_scores_are_cosines_for_a_query_of_any_length(loaded: Loaded) -> None:
     query = loaded.vectors[3]
     scaled = loaded.store.search(3.5 * query, 5)

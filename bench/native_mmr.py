@@ -11,12 +11,12 @@ from typing import Any
 import numpy as np
 import qdrant_edge as edge
 
-from api.categories import CategorySimilarity
-from api.pipeline import Params, recommend
+from api.pipeline import Params
 from bench import metrics
-from bench.queries import Query, VectorTable
+from bench.queries import Query
+from bench.subject import Subject
 from store.options import DEFAULT_SEARCH_EF
-from store.protocol import Vector, VectorStore
+from store.protocol import Vector
 from store.qdrant_embedded import EmbeddedQdrantStore
 
 NOT_EMBEDDED = (
@@ -48,22 +48,17 @@ def native_mmr(
 
 
 def compare_native_mmr(
-    store: VectorStore,
-    queries: Sequence[Query],
-    vectors: dict[int, Vector],
-    params: Params,
-    categories: CategorySimilarity,
-    own: VectorTable,
+    subject: Subject, queries: Sequence[Query], vectors: dict[int, Vector], params: Params
 ) -> dict[str, Any]:
     """Overlap of the two top-k sets, their Precision@k and ILD, and latency (recall + MMR)."""
-    if not isinstance(store, EmbeddedQdrantStore):
+    if not isinstance(subject.engine, EmbeddedQdrantStore):
         return {"available": False, "reason": NOT_EMBEDDED}
-    shard = store._shard  # the store protocol has no MMR query; see the report's notes
+    shard = subject.engine._shard  # the store protocol has no MMR query; see the report
     plain = replace(params, category_mode="off")
     rows: dict[str, list[float]] = defaultdict(list)
     for query in queries:
         vector = vectors[query.id]
-        outcome = recommend(store, vector, plain, categories, None, frozenset({query.id}))
+        outcome = subject.recommend(vector, plain, None, query.id)
         ours = [r.id for r in outcome.results]
         ours_types = [r.payload.get("articleType") for r in outcome.results]
         native, native_types, native_ms = native_mmr(shard, vector, plain, query.id)
@@ -73,7 +68,7 @@ def compare_native_mmr(
             rows[f"precision_{name}"].append(
                 metrics.precision_at_k(query.article_type, types, params.top_k)
             )
-            rows[f"ild_own_{name}"].append(metrics.intra_list_distance(own(ids)))
+            rows[f"ild_own_{name}"].append(metrics.intra_list_distance(subject.own(ids)))
         rows["latency_ours"].append(outcome.recall_ms + outcome.mmr_ms)
         rows["latency_native"].append(native_ms)
     summary: dict[str, Any] = {

@@ -7,6 +7,8 @@ from typing import Any
 
 import matplotlib
 
+from bench.reference import GOAL_API_P50_MS, GOAL_API_P99_MS, GOAL_API_RPS
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # after use(): the backend must be chosen first
 
@@ -90,9 +92,14 @@ def api_load(api: dict[str, Any], path: Path) -> Path:
         latency.plot(
             levels, [r["latency_ms"][percentile] for r in runs], marker="o", label=percentile
         )
+    latency.axhline(GOAL_API_P50_MS, color="C0", linestyle=":", label="p50 goal")
+    latency.axhline(GOAL_API_P99_MS, color="C1", linestyle=":", label="p99 goal")
+    latency.set_yscale("log")
     latency.set_ylabel("latency (ms)")
     latency.legend()
     throughput.bar(levels, [r["throughput_rps"] for r in runs])
+    throughput.axhline(GOAL_API_RPS, color="C3", linestyle=":", label="goal")
+    throughput.legend()
     throughput.set_ylabel("requests/s")
     for axis in (latency, throughput):
         axis.set_xlabel("concurrent clients")

@@ -17,6 +17,13 @@ def rss_bytes(pid: int | None = None) -> int:
     raise RuntimeError(f"no VmRSS in /proc/{pid or 'self'}/status")
 
 
+def cpu_seconds(pid: int | None = None) -> float:
+    """User + system CPU time a process has used so far."""
+    stat = Path(f"/proc/{pid or 'self'}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()  # the name may hold spaces; fields follow it
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def release_free_memory() -> None:
     """Hand freed heap pages back to the OS (glibc), so the next RSS delta starts clean."""
     libc = ctypes.util.find_library("c")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -11,14 +10,14 @@ from typing import Any
 import numpy as np
 
 from api.categories import CategorySimilarity
-from api.pipeline import Params, Ranked, recommend
+from api.pipeline import Params, Ranked
 from bench import metrics
 from bench.native_mmr import compare_native_mmr
 from bench.queries import Query, VectorTable
+from bench.subject import Subject, catalogue_payloads, opened
 from lookalike.settings import Settings
-from store import open_store
 from store.indexing import available_models, load_embeddings
-from store.protocol import Vector, VectorStore
+from store.protocol import Vector
 
 QUALITY_MODELS = ("resnet", "efficientnet", "clip", "hybrid")
 COMMON_SPACE = "clip"
@@ -34,7 +33,7 @@ def lambda_key(lambda_: float) -> str:
 
 
 def list_metrics(
-    query: Query, results: Sequence[Ranked], own: VectorTable, common: VectorTable, k: int
+    query: Query, results: Sequence[Ranked], subject: Subject, k: int
 ) -> dict[str, float]:
     """Every per-list metric of one result list."""
     ids = [r.id for r in results]
@@ -42,30 +41,26 @@ def list_metrics(
     return {
         "precision": metrics.precision_at_k(query.article_type, types, k),
         "consistency": metrics.category_consistency(query.article_type, types),
-        "ild_own": metrics.intra_list_distance(own(ids)),
-        "ild_common": metrics.intra_list_distance(common(ids)),
+        "ild_own": metrics.intra_list_distance(subject.own(ids)),
+        "ild_common": metrics.intra_list_distance(subject.common(ids)),
         "spread": metrics.category_spread(types, k),
         "soft_category": float(np.mean([r.category_similarity for r in results] or [0.0])),
     }
 
 
 def evaluate_lambda(
-    store: VectorStore,
+    subject: Subject,
     queries: Sequence[Query],
     vectors: dict[int, Vector],
     params: Params,
-    categories: CategorySimilarity,
-    tables: tuple[VectorTable, VectorTable],
     seed: int,
 ) -> dict[str, Any]:
     """Mean and 95% bootstrap interval of each metric, and pipeline latency, at one setting."""
     rows: list[dict[str, float]] = []
     latencies: list[float] = []
     for query in queries:
-        outcome = recommend(
-            store, vectors[query.id], params, categories, query.article_type, frozenset({query.id})
-        )
-        rows.append(list_metrics(query, outcome.results, *tables, params.top_k))
+        outcome = subject.recommend(vectors[query.id], params, query.article_type, query.id)
+        rows.append(list_metrics(query, outcome.results, subject, params.top_k))
         latencies.append(outcome.total_ms)
     summary: dict[str, Any] = {
         name: metrics.bootstrap_mean([row[name] for row in rows], seed).as_dict()
@@ -76,24 +71,18 @@ def evaluate_lambda(
 
 
 def evaluate_model(
-    store: VectorStore,
-    queries: Sequence[Query],
-    categories: CategorySimilarity,
-    tables: tuple[VectorTable, VectorTable],
-    lambdas: Sequence[float],
-    seed: int,
+    subject: Subject, queries: Sequence[Query], lambdas: Sequence[float], seed: int
 ) -> dict[str, Any]:
-    """The λ sweep of one model (the query product excluded from its own list)."""
-    vectors = store.vectors([q.id for q in queries])
+    """The λ sweep of one model, and our MMR beside Qdrant's at the default λ."""
+    vectors = subject.store.vectors([q.id for q in queries])
     base = Params(top_k=TOP_K)
-    sweep = {}
-    for lambda_ in lambdas:
-        params = replace(base, lambda_diversity=lambda_)
-        sweep[lambda_key(lambda_)] = evaluate_lambda(
-            store, queries, vectors, params, categories, tables, seed
+    sweep = {
+        lambda_key(lambda_): evaluate_lambda(
+            subject, queries, vectors, replace(base, lambda_diversity=lambda_), seed
         )
-    on = replace(base, lambda_diversity=MMR_ON)
-    native = compare_native_mmr(store, queries, vectors, on, categories, tables[0])
+        for lambda_ in lambdas
+    }
+    native = compare_native_mmr(subject, queries, vectors, replace(base, lambda_diversity=MMR_ON))
     return {"lambdas": sweep, "native_mmr": native, "candidates": base.candidates}
 
 
@@ -104,14 +93,12 @@ def run_quality(
     models = [m for m in QUALITY_MODELS if m in available_models(settings.embeddings_dir)]
     common = VectorTable(load_embeddings(settings.embeddings_dir, COMMON_SPACE))
     categories = CategorySimilarity.load(settings.embeddings_dir / "categories")
+    payloads = catalogue_payloads(settings)
     results: dict[str, Any] = {}
     for model in models:
         started = time.perf_counter()
-        own = VectorTable(load_embeddings(settings.embeddings_dir, model))
-        with contextlib.closing(open_store(settings, model)) as store:
-            results[model] = evaluate_model(
-                store, queries, categories, (own, common), lambdas, seed
-            )
+        with opened(settings, model, common, categories, payloads) as subject:
+            results[model] = evaluate_model(subject, queries, lambdas, seed)
         results[model]["seconds"] = time.perf_counter() - started
         print(f"quality: {model} done in {results[model]['seconds']:.0f} s", flush=True)
     return {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import platform
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +35,7 @@ def save(out: Path, name: str, body: dict[str, Any], seconds: float) -> Path:
             "finished": datetime.now(UTC).isoformat(timespec="seconds"),
             "seconds": seconds,
             "cpus": cpu_count(),
+            "load_avg": list(os.getloadavg()),
             "python": platform.python_version(),
         },
         **body,

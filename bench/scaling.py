@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -51,14 +51,15 @@ def size_label(count: int) -> str:
 
 
 def hnsw_for(count: int) -> HnswParams:
-    """Graph parameters per collection size: cheaper construction as collections grow.
+    """Graph parameters per collection size: the store's defaults, then cheaper construction.
 
-    Embedded Qdrant builds its graph on one thread on this 2-CPU machine (Qdrant keeps a CPU
-    free), so the construction beam is narrowed to keep the 1M build within the time budget.
+    Embedded Qdrant builds its graph on one thread on this 2-CPU machine and per-payload links
+    (`payload_m`) multiply the work, so from LARGE up they are dropped and the construction beam
+    narrowed, to keep the 1M build within the time budget.
     """
     if count < LARGE:
         return HnswParams()
-    return HnswParams(m=16, ef_construct=64 if count < HUGE else 32)
+    return replace(HnswParams(), ef_construct=64 if count < HUGE else 32, payload_m=0)
 
 
 @dataclass(frozen=True)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import faiss
 import numpy as np
 import numpy.typing as npt
 
@@ -20,7 +22,14 @@ from bench.process import folder_bytes, release_free_memory, rss_bytes
 from bench.queries import Query, VectorTable
 from bench.scaling import HUGE, LARGE, Collection, hnsw_for, scaled
 from lookalike.settings import Settings
-from store import BuildOptions, Filter, VectorStore, build_collection, open_store
+from store import (
+    DEFAULT_SEARCH_EF,
+    BuildOptions,
+    Filter,
+    VectorStore,
+    build_collection,
+    open_store,
+)
 from store.indexing import UPSERT_BATCH, Catalogue, load_embeddings
 from store.qdrant_server import connect
 from store.recall import recall_at_k
@@ -32,6 +41,7 @@ K = 10
 BATCH = 256
 WARMUP = 50
 EXACT = "faiss-flat"
+QDRANT_EFS = tuple(dict.fromkeys((DEFAULT_SEARCH_EF, 64, 128)))  # search beams measured
 SPEED_MODEL = "clip"
 
 Vectors = npt.NDArray[np.float32]
@@ -44,6 +54,11 @@ class Contestant:
     name: str
     backend: str
     options: BuildOptions
+    search_efs: tuple[int, ...] = (DEFAULT_SEARCH_EF,)
+
+    def label(self, search_ef: int) -> str:
+        """The name of one measured setting (the default search ef keeps the plain name)."""
+        return self.name if search_ef == DEFAULT_SEARCH_EF else f"{self.name} ef={search_ef}"
 
     @property
     def collection(self) -> str:
@@ -71,7 +86,7 @@ def contestants(count: int, server: bool) -> list[Contestant]:
     chosen = [
         Contestant(EXACT, "faiss", BuildOptions(faiss_index="flat")),
         Contestant("faiss-hnsw", "faiss", replace(graph, faiss_index="hnsw")),
-        Contestant("qdrant-embedded", "qdrant-embedded", graph),
+        Contestant("qdrant-embedded", "qdrant-embedded", graph, QDRANT_EFS),
         Contestant("qdrant-embedded-int8", "qdrant-embedded", replace(graph, quantization="int8")),
     ]
     if server:
@@ -121,7 +136,7 @@ def search_rows(
     """Top-k ids for each row, asked in batches."""
     rows: list[list[int]] = []
     for start in range(0, len(vectors), BATCH):
-        hits = store.search_batch(vectors[start : start + BATCH], k, filter)
+        hits = store.search_batch(vectors[start : start + BATCH], k, filter, with_payload=False)
         rows.extend([h.id for h in row] for row in hits)
     return rows
 
@@ -147,12 +162,27 @@ def single_latencies(
     elapsed: list[float] = []
     for vector, filter in zip(vectors, filters, strict=True):
         started = time.perf_counter()
-        store.search(vector, k, filter)
+        store.search(vector, k, filter, with_payload=False)
         finished = time.perf_counter()
         elapsed.append((finished - started) * 1e3)
         if finished > deadline:
             break
     return elapsed
+
+
+@contextlib.contextmanager
+def one_faiss_thread() -> Iterator[None]:
+    """FAISS on one OpenMP thread for one-query calls.
+
+    With two threads a single query pays OpenMP start-up and barrier waits; on this shared
+    2-CPU machine that turned 0.6 ms searches into 16 ms ones. Batches keep every thread.
+    """
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(threads)
 
 
 def measure(
@@ -163,13 +193,14 @@ def measure(
         store.search(vector, k)
     answers, plain_s, filtered_s = answer_all(store, queries, k)
     typed = queries.typed()
-    plain = metrics.latency(
-        single_latencies(store, queries.vectors, [None] * len(queries.types), k, budget_s)
-    )
     typed_filters = [queries.type_filter(int(row)) for row in typed]
-    filtered = metrics.latency(
-        single_latencies(store, queries.vectors[typed], typed_filters, k, budget_s)
-    )
+    with one_faiss_thread():
+        plain = metrics.latency(
+            single_latencies(store, queries.vectors, [None] * len(queries.types), k, budget_s)
+        )
+        filtered = metrics.latency(
+            single_latencies(store, queries.vectors[typed], typed_filters, k, budget_s)
+        )
     result = {
         "latency_ms": plain.as_dict(),
         "throughput_qps": len(queries.types) / plain_s,
@@ -178,6 +209,7 @@ def measure(
             "throughput_qps": len(typed) / filtered_s,
         },
         "filter_slowdown_p50": filtered.p50 / plain.p50,
+        "load_avg_1m": os.getloadavg()[0],  # other work on the machine skews the figures
     }
     return result, answers
 
@@ -226,24 +258,35 @@ def run_contestant(
     queries: QuerySet,
     budget_s: float,
     client: QdrantClient | None,
-) -> tuple[dict[str, Any], Answers]:
-    """Build, open, measure and remove one index."""
+) -> dict[str, tuple[dict[str, Any], Answers]]:
+    """Build one index, measure it at each of its search beams, remove it."""
     build_s = build(settings, contestant, collection, client)
-    release_free_memory()
-    before = rss_bytes()
-    store = open_store(settings, contestant.collection, backend=contestant.backend, client=client)
-    try:
-        result, answers = measure(store, queries, K, budget_s)
-        result["rss_delta_bytes"] = rss_bytes() - before
-    finally:
-        store.close()
     folder = contestant.folder(settings)
-    result["build_s"] = build_s
-    result["disk_bytes"] = None if folder is None else folder_bytes(folder)
-    result["options"] = contestant.options.describe(contestant.backend)
+    shared = {
+        "build_s": build_s,
+        "disk_bytes": None if folder is None else folder_bytes(folder),
+        "options": contestant.options.describe(contestant.backend),
+    }
+    measured = {}
+    for search_ef in contestant.search_efs:
+        release_free_memory()
+        before = rss_bytes()
+        with contextlib.closing(
+            open_store(
+                settings,
+                contestant.collection,
+                backend=contestant.backend,
+                client=client,
+                search_ef=search_ef,
+            )
+        ) as store:
+            result, answers = measure(store, queries, K, budget_s)
+            result["rss_delta_bytes"] = rss_bytes() - before
+        result |= {**shared, "search_ef": search_ef}
+        measured[contestant.label(search_ef)] = (result, answers)
     if folder is not None:
         shutil.rmtree(folder)
-    return result, answers
+    return measured
 
 
 def run_size(
@@ -258,17 +301,16 @@ def run_size(
     results: dict[str, Any] = {}
     truth: Answers | None = None
     for contestant in contestants(len(collection), server is not None):
-        result, answers = run_contestant(
-            settings, contestant, collection, queries, budget_s, server
-        )
-        truth = truth or answers
-        add_recall(result, answers, truth, K)
-        results[contestant.name] = result
-        print(
-            f"recall: {collection.label} {contestant.name}: build {result['build_s']:.1f} s, "
-            f"p50 {result['latency_ms']['p50']:.3f} ms, recall@{K} {result['recall_at_k']:.4f}",
-            flush=True,
-        )
+        measured = run_contestant(settings, contestant, collection, queries, budget_s, server)
+        for name, (result, answers) in measured.items():
+            truth = truth or answers
+            add_recall(result, answers, truth, K)
+            results[name] = result
+            print(
+                f"recall: {collection.label} {name}: build {result['build_s']:.1f} s, "
+                f"p50 {result['latency_ms']['p50']:.3f} ms, recall@{K} {result['recall_at_k']:.4f}",
+                flush=True,
+            )
     return {
         "count": len(collection),
         "hnsw": asdict(hnsw_for(len(collection))),

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench.loadtest import Answer, LoadRun, query_cycle
+from bench.loadtest import Answer, LoadRun, QueryCycle
 from bench.queries import held_out_queries
 from bench.scaling import parse_size, scaled, size_label
 from embed.split import Split
@@ -91,19 +91,21 @@ def test_held_out_queries_sample_only_eligible_products() -> None:
 
 
 def test_query_cycle_is_a_seeded_endless_permutation() -> None:
-    first = [next(c) for c in [query_cycle([1, 2, 3, 4], seed=1)] for _ in range(8)]
+    cycle = QueryCycle([1, 2, 3, 4], seed=1)
+    first = [next(cycle) for _ in range(8)]
     assert sorted(first[:4]) == [1, 2, 3, 4] and first[4:] == first[:4]
-    again = query_cycle([1, 2, 3, 4], seed=1)
+    again = QueryCycle([1, 2, 3, 4], seed=1)
     assert [next(again) for _ in range(4)] == first[:4]
 
 
 def test_load_run_summary() -> None:
     timings = {"recall_ms": 0.5, "mmr_ms": 0.25, "rerank_ms": 0.05, "total_ms": 0.8}
-    run = LoadRun(concurrency=2, seconds=2.0)
+    run = LoadRun(concurrency=2, seconds=2.0, server_cpu_s=1.0, client_cpu_s=0.5)
     run.answers = [Answer(2.0, 200, timings), Answer(3.0, 200, timings), Answer(9.0, 0, None)]
     summary = run.summary()
     assert summary["requests"] == 3 and summary["errors"] == 1
     assert summary["throughput_rps"] == pytest.approx(1.0)
+    assert summary["server_cpu_cores"] == 0.5 and summary["client_cpu_cores"] == 0.25
     assert summary["latency_ms"]["p50"] == pytest.approx(2.5)
     assert summary["server_stages_ms"]["mmr_ms"]["p50"] == pytest.approx(0.25)
     assert summary["outside_pipeline_ms"]["p50"] == pytest.approx(1.7)

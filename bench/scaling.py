@@ -89,16 +89,23 @@ def scaled(
     payloads: Sequence[Payload],
     count: int | None,
     seed: int,
+    keep: Sequence[int] = (),
     noise: float = NOISE_NORM,
 ) -> Collection:
-    """The real collection (count None), a seeded subset, or the real one plus perturbed copies."""
+    """The real collection (count None), a seeded subset, or the real one plus perturbed copies.
+
+    A subset holds the `keep` ids (the queries: in production the query product is in the
+    collection, and HNSW walks converge faster when it is) plus random others.
+    """
     real = len(ids)
     if count is None or count == real:
         label = f"{size_label(real)} ({REAL})" if count is None else size_label(real)
         return Collection(label, ids, vectors, np.arange(real), payloads)
     rng = np.random.default_rng(seed)
     if count < real:
-        rows = np.sort(rng.permutation(real)[:count])
+        kept = np.isin(ids, np.asarray(keep, dtype=np.int64))
+        others = rng.permutation(np.flatnonzero(~kept))[: max(0, count - int(kept.sum()))]
+        rows = np.sort(np.concatenate([np.flatnonzero(kept), others])[:count])
         return Collection(size_label(count), ids[rows], vectors[rows], rows, payloads)
     sources = np.concatenate([np.arange(real), rng.integers(0, real, count - real)])
     grown = np.empty((count, vectors.shape[1]), dtype=np.float32)

@@ -52,8 +52,9 @@ def test_scaled_real_subset_and_growth() -> None:
     assert real.label == "50 (real)" and len(real) == 50
     assert real.payloads(0, 2) == payloads[:2]
 
-    subset = scaled(ids, vectors, payloads, 20, seed=0)
+    subset = scaled(ids, vectors, payloads, 20, seed=0, keep=[103, 149])
     assert len(subset) == 20 and set(subset.ids) <= set(ids)
+    assert {103, 149} <= set(subset.ids)
     for row in range(20):
         assert subset.payloads(row, row + 1)[0]["id"] == subset.ids[row]
 

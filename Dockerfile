@@ -16,6 +16,7 @@ COPY lookalike/ lookalike/
 COPY ingest/ ingest/
 COPY embed/ embed/
 COPY store/ store/
+COPY recommend/ recommend/
 COPY api/ api/
 COPY ui/ ui/
 COPY bench/ bench/

@@ -17,8 +17,8 @@ from litestar.response import Redirect
 from PIL import Image
 
 from api.errors import EXCEPTION_HANDLERS, ApiError
+from api.ids import parse_product_id
 from api.openapi import SearchOperation
-from api.pipeline import Outcome, Params, Ranked, recommend
 from api.schemas import (
     CategoryMode,
     ErrorBody,
@@ -34,13 +34,15 @@ from api.schemas import (
     Timings,
 )
 from api.services import DESCRIPTIONS, Services
+from embed.registry import models_answering
 from ingest.images import ImageRejected, open_checked
+from recommend.pipeline import Outcome, Params, Ranked, recommend
 from store.protocol import Vector, VectorStore
 
 MAX_UPLOAD = 10 * 1024 * 1024
-RECOMMEND_MODELS = ("resnet", "efficientnet", "clip", "hybrid")
-IMAGE_MODELS = ("clip", "resnet", "efficientnet")
-TEXT_MODELS = ("clip", "clip_text")
+RECOMMEND_MODELS = models_answering("product")
+IMAGE_MODELS = models_answering("photo")
+TEXT_MODELS = models_answering("text")
 
 
 def _errors(*codes: int) -> dict[int, ResponseSpec]:
@@ -58,9 +60,11 @@ def _store(
 
 
 def _product(services: Services, product_id: str) -> Product:
-    product = services.products.get(int(product_id)) if product_id.isdigit() else None
+    parsed = parse_product_id(product_id)
+    product = services.products.get(parsed) if parsed is not None else None
     if product is None:
-        raise ApiError(404, f"no product with id {product_id!r}; find ids with GET /products?q=")
+        shown = product_id if len(product_id) <= 40 else product_id[:40] + "…"
+        raise ApiError(404, f"no product with id {shown!r}; find ids with GET /products?q=")
     return product
 
 
@@ -160,7 +164,11 @@ def get_recommendations(
     vector = store.vectors([qid]).get(qid)
     if vector is None:
         why = "it has no usable image" if not query.has_image else "it is not in the collection"
-        raise ApiError(404, f"product {qid} has no {model} vector: {why}; try model=clip_text")
+        raise ApiError(
+            404,
+            f"product {qid} has no {model} vector: {why}; find products like it by its "
+            "text with POST /search (model clip_text)",
+        )
     outcome = recommend(
         store,
         vector,
@@ -230,7 +238,9 @@ async def _search_query(
         request_ = _options(raw, SearchRequest)
         assert isinstance(request_, SearchRequest)
         _store(services, request_.model, TEXT_MODELS)
-        vectors = await anyio.to_thread.run_sync(services.encoders.encode_texts, [request_.text])
+        vectors = await anyio.to_thread.run_sync(
+            services.encoders.encode_query_texts, request_.model, [request_.text]
+        )
         return request_.text, request_, vectors[0]
     raise ApiError(
         415, "send JSON {'text': ...} or a multipart form with an 'image' file", "content-type"
@@ -300,11 +310,11 @@ def get_product_image(
     """The normalised 80×80 product image (PNG)."""
     product = _product(services, product_id)
     if not product.has_image:
-        raise ApiError(404, f"product {product_id} has no usable image")
+        raise ApiError(404, f"product {product.product_id} has no usable image")
     return Response(
-        services.image_path(int(product_id)).read_bytes(),
+        services.image_path(int(product.product_id)).read_bytes(),
         media_type="image/png",
-        headers={"ETag": f'"{product_id}"'},
+        headers={"ETag": f'"{product.product_id}"'},
     )
 
 

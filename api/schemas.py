@@ -87,7 +87,8 @@ class SearchOptions(msgspec.Struct, kw_only=True):
 
 
 class SearchRequest(SearchOptions, kw_only=True):
-    """`POST /search` with a JSON body: a text query (model `clip` = text→image, `clip_text`)."""
+    """`POST /search` with a JSON body: a text query (`clip` = text→image, `clip_text` = text→text,
+    `hybrid` = text against image, text and category together)."""
 
     text: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
 

@@ -6,29 +6,33 @@ import contextlib
 import json
 import random
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import msgspec
 import pandas as pd
 
-from api.categories import CategorySimilarity
 from api.schemas import Product
+from embed.hybrid import DEFAULT_HYBRID, HybridWeights
 from embed.online import Encoders
+from embed.registry import MODELS, NETWORKS
 from embed.sources import WeightsSource
+from embed.text import category_prompt
 from ingest.catalog import load_catalog
 from lookalike.settings import Settings
+from recommend.categories import CategorySimilarity, Vectors
 from store import open_for_serving
 from store.errors import QdrantUnreachableError, UnknownCollectionError
 from store.protocol import VectorStore
 
-SERVED_MODELS = ("resnet", "efficientnet", "clip", "hybrid", "clip_text")
 DESCRIPTIONS = {
     "resnet": "Visual only (ResNet): shape and texture look-alikes, blind to category labels.",
     "efficientnet": "Visual only (EfficientNet): a second visual opinion, often more diverse.",
-    "clip": "Exploratory (CLIP image): visual + semantic neighbours, crosses categories.",
-    "hybrid": "Business-controlled (CLIP image + text + category): stays within the category.",
-    "clip_text": "Text (CLIP text tower): products whose descriptions read alike.",
+    "clip": "Exploratory (CLIP image, in the text space): visual + semantic neighbours, "
+    "crosses categories; text searches it.",
+    "hybrid": "Business-controlled (image + text + category): stays within the category.",
+    "clip_text": "Text (pretrained MiniLM): products whose descriptions mean alike.",
 }
 
 
@@ -84,12 +88,19 @@ class Services:
         """Open the catalogue, the category matrix and every model collection that exists."""
         manifests = {
             model: json.loads(path.read_text())
-            for model in SERVED_MODELS
+            for model in MODELS
             if (path := settings.embeddings_dir / model / "manifest.json").is_file()
         }
-        categories = CategorySimilarity.load(settings.embeddings_dir / "categories")
+
+        def encode_categories(names: Sequence[str]) -> Vectors:
+            # A new articleType gets its vector from its name, with the query encoder.
+            return services.encoders.encode_texts([category_prompt(name) for name in names])
+
+        categories = CategorySimilarity.load(
+            settings.embeddings_dir / "categories", encode_categories
+        )
         services = cls(settings, load_catalog(settings.catalog_dir), categories, manifests)
-        for model in SERVED_MODELS:
+        for model in MODELS:
             with contextlib.suppress(QdrantUnreachableError, UnknownCollectionError):
                 services.store(model)
         return services
@@ -119,7 +130,7 @@ class Services:
 
     def available_models(self) -> list[str]:
         """Models that are open or waiting for the server to come back."""
-        return [m for m in SERVED_MODELS if m in self.stores or m in self.unreachable]
+        return [m for m in MODELS if m in self.stores or m in self.unreachable]
 
     def close(self) -> None:
         """Release the stores."""
@@ -152,7 +163,12 @@ class Services:
                 sources = {
                     m["network"]: WeightsSource(m["weights"]["source"], m["weights"]["ref"])
                     for m in self.manifests.values()
-                    if "network" in m
+                    if m.get("network") in NETWORKS
                 }
-                self._encoders = Encoders(sources)
+                hybrid = self.manifests.get("hybrid", {}).get("hybrid_weights")
+                self._encoders = Encoders(
+                    sources,
+                    hybrid=HybridWeights(**hybrid) if hybrid else DEFAULT_HYBRID,
+                    category_names=self.categories.names,
+                )
             return self._encoders

@@ -87,19 +87,25 @@ def register(subparsers: Any) -> None:
     commands = bench.add_subparsers(dest="benchmark", required=True)
     common = _common()
     quality = commands.add_parser("quality", parents=[common], help="top-5 quality per model")
+    text = commands.add_parser("text", parents=[common], help="text-search quality per model")
+    tune = commands.add_parser(
+        "tune-hybrid", parents=[common], help="choose Hybrid's weights on the validation split"
+    )
     recall = commands.add_parser("recall", parents=[common], help="ANN speed, recall, scaling")
     _recall_options(recall)
     api = commands.add_parser("api", parents=[common], help="HTTP load on /recommend")
     _api_options(api)
-    every = commands.add_parser("all", parents=[common], help="quality, recall and api")
+    every = commands.add_parser("all", parents=[common], help="quality, text, recall and api")
     _recall_options(every)
     _api_options(every)
     report = commands.add_parser("report", help="redraw REPORT.md and plots from the JSON")
     report.add_argument("--out", type=Path, default=RESULTS_DIR, help="results folder")
     quality.set_defaults(run=lambda args: run(args, ("quality",)))
+    text.set_defaults(run=lambda args: run(args, ("text",)))
+    tune.set_defaults(run=lambda args: run(args, ("tune_hybrid",)))
     recall.set_defaults(run=lambda args: run(args, ("recall",)))
     api.set_defaults(run=lambda args: run(args, ("api",)))
-    every.set_defaults(run=lambda args: run(args, ("quality", "recall", "api")))
+    every.set_defaults(run=lambda args: run(args, ("quality", "text", "recall", "api")))
     report.set_defaults(run=lambda args: run(args, ()))
 
 
@@ -108,7 +114,13 @@ def _benchmark(name: str, settings: Settings, args: argparse.Namespace) -> dict[
     from bench.quality import QUALITY_MODELS, run_quality
     from bench.queries import select_queries
     from bench.speed import run_recall
+    from bench.text_search import run_text
+    from bench.tune_hybrid import run_tuning
 
+    if name == "text":
+        return {"seed": args.seed, **run_text(settings, args.seed)}
+    if name == "tune_hybrid":
+        return {"seed": args.seed, **run_tuning(settings, args.queries, args.seed)}
     queries = select_queries(settings, QUALITY_MODELS, args.queries, args.seed)
     if name == "quality":
         return {"seed": args.seed, **run_quality(settings, queries, args.seed)}

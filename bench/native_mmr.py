@@ -1,4 +1,4 @@
-"""Our MMR (api.pipeline) beside Qdrant's native MMR query, on the same embedded collection."""
+"""Our MMR (recommend.pipeline) beside Qdrant's native MMR query, on the same embedded collection."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from typing import Any
 import numpy as np
 import qdrant_edge as edge
 
-from api.pipeline import Params
 from bench import metrics
 from bench.queries import Query
 from bench.subject import Subject
+from recommend.pipeline import Params
 from store.options import DEFAULT_SEARCH_EF
 from store.protocol import Vector
 from store.qdrant_embedded import EmbeddedQdrantStore

@@ -9,17 +9,18 @@ from typing import Any
 
 import numpy as np
 
-from api.categories import CategorySimilarity
-from api.pipeline import Params, Ranked
 from bench import metrics
 from bench.native_mmr import compare_native_mmr
 from bench.queries import Query, VectorTable
 from bench.subject import Subject, catalogue_payloads, opened
+from embed.registry import models_answering
 from lookalike.settings import Settings
+from recommend.categories import CategorySimilarity
+from recommend.pipeline import Params, Ranked
 from store.indexing import available_models, load_embeddings
 from store.protocol import Vector
 
-QUALITY_MODELS = ("resnet", "efficientnet", "clip", "hybrid")
+QUALITY_MODELS = models_answering("product")
 COMMON_SPACE = "clip"
 LAMBDAS = tuple(round(0.1 * step, 1) for step in range(11))
 MMR_OFF, MMR_ON = 1.0, 0.7

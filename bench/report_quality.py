@@ -79,7 +79,7 @@ def quality_section(doc: dict[str, Any]) -> list[str]:
         "",
         f"{doc['queries']} held-out query products (saved split, products with an image, seed "
         f"{doc['seed']}), top-{doc['top_k']} from {any_model['candidates']} ANN candidates, "
-        "query product excluded, through `api.pipeline.recommend` on the live collections. "
+        "query product excluded, through `recommend.pipeline.recommend` on the live collections. "
         "Cells: mean [95% bootstrap interval]. ILD@5 is given in each model's own space and in "
         f"the common {doc['common_space']} image space (comparable across models). Latency: "
         "pipeline only (recall + MMR + re-rank), query vector already stored.",

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from api.categories import CategorySimilarity
-from api.pipeline import Outcome, Params, recommend
 from bench.queries import VectorTable
 from ingest.catalog import load_catalog
 from lookalike.settings import Settings
+from recommend.categories import CategorySimilarity
+from recommend.pipeline import Outcome, Params, recommend
 from store import open_for_serving, open_store
 from store.indexing import Catalogue, load_embeddings
 from store.protocol import Payload, Vector, VectorStore

@@ -19,11 +19,12 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from embed.catalog import Catalog, open_catalog
-from embed.encoding import Vectors, encode_pixels, encode_texts
+from embed.encoding import Vectors, encode_pixels
 from embed.hybrid import DEFAULT_HYBRID, HybridWeights, category_vectors, hybrid_vectors
 from embed.loader import NetworkLoader
-from embed.registry import ModelSpec, get_model
+from embed.registry import TEXT, ModelSpec, get_model
 from embed.text import category_prompt, product_text
+from embed.text_encoder import TextEncoder
 from embed.weights import LoadedNetwork
 from lookalike.settings import Settings
 
@@ -81,10 +82,10 @@ def _encode_images(
     return np.concatenate(chunks)
 
 
-def _encode_product_texts(loaded: LoadedNetwork, products: pd.DataFrame, label: str) -> Vectors:
+def _encode_product_texts(encoder: TextEncoder, products: pd.DataFrame, label: str) -> Vectors:
     start = time.monotonic()
     texts = [product_text(p) for p in products.to_dict("records")]
-    vectors = encode_texts(loaded, texts)
+    vectors = encoder.encode(texts)
     seconds = time.monotonic() - start
     print(f"{label}: {len(texts)} texts in {seconds:.1f} s ({len(texts) / seconds:.0f} texts/s)")
     return vectors
@@ -109,19 +110,20 @@ class CatalogEmbedder:
         return self._memo[spec.name]
 
     def _compute(self, spec: ModelSpec) -> tuple[Ids, Vectors]:
-        loaded = self.loader.get(spec.network)
         products = self.catalog.products if spec.input == "text" else self.catalog.with_images()
         skipped = len(self.catalog.products) - len(products)
         if skipped:
             print(f"{spec.name}: skipped {skipped} products without an image")
         ids = products["id"].to_numpy(dtype=np.int64)
         if spec.input == "image":
+            loaded = self.loader.get(spec.network)  # type: ignore[arg-type]
             return ids, _encode_images(loaded, self.catalog, products, spec.name, self.workers)
         if spec.input == "text":
-            return ids, _encode_product_texts(loaded, products, spec.name)
+            return ids, _encode_product_texts(self.loader.text(), products, spec.name)
         image = self._aligned(get_model("clip"), ids)
         text = self._aligned(get_model("clip_text"), ids)
-        category = category_vectors(loaded, products["articleType"].fillna("").astype(str).tolist())
+        types = products["articleType"].fillna("").astype(str).tolist()
+        category = category_vectors(self.loader.text(), types)
         return ids, hybrid_vectors(self.hybrid, image, text, category)
 
     def _aligned(self, spec: ModelSpec, ids: Ids) -> Vectors:
@@ -131,16 +133,17 @@ class CatalogEmbedder:
 
 
 def _manifest(
-    spec: ModelSpec, loaded: LoadedNetwork, catalog: Catalog, hybrid: HybridWeights
+    spec: ModelSpec, loader: NetworkLoader, catalog: Catalog, hybrid: HybridWeights
 ) -> dict[str, Any]:
     manifest: dict[str, Any] = {
         "model": spec.name,
         "network": spec.network,
-        "weights": loaded.describe(),
+        "weights": loader.describe(spec.network),
         "catalog_hash": catalog.hash,
     }
     if spec.input == "hybrid":
         manifest["hybrid_weights"] = asdict(hybrid)
+        manifest["text_weights"] = loader.describe(TEXT)
     return manifest
 
 
@@ -171,13 +174,13 @@ def write_atomically(
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _write_categories(out: Path, clip: LoadedNetwork, catalog: Catalog, force: bool) -> None:
+def _write_categories(out: Path, encoder: TextEncoder, catalog: Catalog, force: bool) -> None:
     names = sorted(catalog.products["articleType"].dropna().astype(str).unique().tolist())
-    expected = {"weights": clip.describe(), "catalog_hash": catalog.hash}
+    expected = {"weights": encoder.describe(), "catalog_hash": catalog.hash}
     if not force and _matches(out, expected):
         print("categories: up to date, skipped")
         return
-    vectors = encode_texts(clip, [category_prompt(name) for name in names])
+    vectors = encoder.encode([category_prompt(name) for name in names])
     manifest = {
         **expected,
         "count": len(names),
@@ -202,9 +205,8 @@ def embed_catalog(
     embedder = CatalogEmbedder(catalog, loader, hybrid, workers)
     for name in models:
         spec = get_model(name)
-        loaded = loader.get(spec.network)
         out = settings.embeddings_dir / spec.name
-        expected = _manifest(spec, loaded, catalog, hybrid)
+        expected = _manifest(spec, loader, catalog, hybrid)
         if not force and _matches(out, expected):
             print(f"{spec.name}: up to date, skipped")
             continue
@@ -212,5 +214,4 @@ def embed_catalog(
         manifest = {**expected, "dim": int(vectors.shape[1]), "count": len(ids)}
         write_atomically(out, {"vectors": vectors, "ids": ids}, {"manifest": manifest})
         print(f"{spec.name}: {len(ids)} vectors of dim {vectors.shape[1]} written to {out}")
-    if any(get_model(name).network == "clip" for name in models):
-        _write_categories(settings.embeddings_dir / CATEGORIES, loader.get("clip"), catalog, force)
+    _write_categories(settings.embeddings_dir / CATEGORIES, loader.text(), catalog, force)

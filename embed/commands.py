@@ -34,17 +34,17 @@ def run_train(args: argparse.Namespace) -> int:
     from embed.train import train_networks
 
     networks = cast(list[Network], args.models)
-    train_networks(_settings(args), networks, max_minutes=args.max_minutes, resume=args.resume)
+    train_networks(_settings(args), networks, max_minutes=args.max_minutes, steps=args.steps)
     return 0
 
 
 def run_embed(args: argparse.Namespace) -> int:
     """Embed the catalogue with the requested models."""
     from embed.batch import embed_catalog
-    from embed.hybrid import HybridWeights
+    from embed.hybrid import DEFAULT_HYBRID, HybridWeights
     from embed.loader import NetworkLoader
 
-    hybrid = HybridWeights(*args.hybrid_weights)
+    hybrid = HybridWeights(*args.hybrid_weights) if args.hybrid_weights else DEFAULT_HYBRID
     loader = NetworkLoader(parse_weights(args.weights))
     embed_catalog(
         _settings(args), args.models, loader, hybrid, force=args.force, workers=args.workers
@@ -56,9 +56,14 @@ def register(subparsers: Any) -> None:
     """Add `train` and `embed` to the `lookalike` CLI."""
     train = subparsers.add_parser("train", help="train the embedding networks on the catalogue")
     train.add_argument("--models", nargs="+", choices=NETWORKS, default=list(NETWORKS))
-    train.add_argument("--max-minutes", type=float, default=30.0, help="time cap per network")
     train.add_argument(
-        "--resume", action="store_true", help="continue CLIP from its saved catalogue weights"
+        "--max-minutes",
+        type=float,
+        default=30.0,
+        help="time budget per network; the learning-rate schedule completes within it (0: none)",
+    )
+    train.add_argument(
+        "--steps", type=int, help="exact step count (with --max-minutes 0, reproduces a run)"
     )
     train.set_defaults(run=run_train)
 
@@ -75,7 +80,7 @@ def register(subparsers: Any) -> None:
         "--hybrid-weights",
         nargs=3,
         type=float,
-        default=[0.6, 0.3, 0.1],
+        help="weights of the image, text and category cosines (default: chosen on validation)",
         metavar=("IMAGE", "TEXT", "CATEGORY"),
     )
     embed.add_argument("--force", action="store_true", help="rebuild even if up to date")

@@ -11,9 +11,10 @@ import pandas as pd
 import torch
 
 from embed.catalog import Catalog
-from embed.encoding import Vectors, encode_pixels, encode_texts
+from embed.encoding import Vectors, encode_pixels
 from embed.split import Split
 from embed.text import category_prompt
+from embed.text_encoder import TextEncoder
 from embed.weights import LoadedNetwork
 
 MIN_HELD_OUT_ITEMS = 50
@@ -33,7 +34,7 @@ class PromptRetrieval:
 
 
 def prompt_retrieval(
-    clip: LoadedNetwork,
+    encoder: TextEncoder,
     image_vectors: Vectors,
     article_types: npt.NDArray[np.object_],
     min_items: int = MIN_HELD_OUT_ITEMS,
@@ -41,7 +42,7 @@ def prompt_retrieval(
     """Text→image top-1 over held-out images, for articleTypes with ≥ `min_items` of them."""
     names, counts = np.unique(article_types.astype(str), return_counts=True)
     evaluated = sorted(str(n) for n, c in zip(names, counts, strict=True) if c >= min_items)
-    prompts = encode_texts(clip, [category_prompt(name) for name in evaluated])
+    prompts = encoder.encode([category_prompt(name) for name in evaluated])
     best = (prompts @ image_vectors.T).argmax(axis=1)
     return PromptRetrieval(
         {name: str(article_types[i]) == name for name, i in zip(evaluated, best, strict=True)}
@@ -82,13 +83,13 @@ def encode_catalog_pixels(
 
 
 def held_out_prompt_retrieval(
-    clip: LoadedNetwork, catalog: Catalog, split: Split
+    clip: LoadedNetwork, encoder: TextEncoder, catalog: Catalog, split: Split
 ) -> PromptRetrieval:
-    """The acceptance figure: "a photo of <articleType>" top-1 over held-out product images."""
+    """ "a photo of <articleType>" top-1 over the images of `split`'s products."""
     products = _held_out_with_images(catalog, split)
     vectors = encode_catalog_pixels(clip, catalog, products)
     return prompt_retrieval(
-        clip, vectors, products["articleType"].fillna("").to_numpy(dtype=object)
+        encoder, vectors, products["articleType"].fillna("").to_numpy(dtype=object)
     )
 
 

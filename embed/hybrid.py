@@ -1,4 +1,4 @@
-"""The hybrid model: CLIP image + product text + category text, weighted and L2-normalised."""
+"""The hybrid model: a weighted sum of image, product-text and category cosines."""
 
 from __future__ import annotations
 
@@ -7,18 +7,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from embed.encoding import Vectors, combine, encode_texts
+from embed.encoding import Vectors, concatenate_weighted
 from embed.text import category_prompt
-from embed.weights import LoadedNetwork
+from embed.text_encoder import TextEncoder
 
 
 @dataclass(frozen=True)
 class HybridWeights:
-    """How much each signal counts; recorded in the manifest."""
+    """How much each cosine counts (chosen on the validation split); recorded in the manifest."""
 
-    image: float = 0.6
-    text: float = 0.3
-    category: float = 0.1
+    image: float = 0.4
+    text: float = 0.4
+    category: float = 0.2
 
     def __post_init__(self) -> None:
         if (
@@ -31,18 +31,19 @@ class HybridWeights:
 DEFAULT_HYBRID = HybridWeights()
 
 
-def category_vectors(clip: LoadedNetwork, categories: Sequence[str]) -> Vectors:
-    """Row-aligned CLIP text vectors of each row's category prompt (each name encoded once)."""
+def category_vectors(encoder: TextEncoder, categories: Sequence[str]) -> Vectors:
+    """Row-aligned text vectors of each row's category prompt (each name encoded once)."""
     names = sorted(set(categories))
-    table = dict(zip(names, encode_texts(clip, [category_prompt(n) for n in names]), strict=True))
-    dim = int(next(iter(table.values())).shape[0]) if table else 0
-    return (
-        np.stack([table[c] for c in categories]) if categories else np.zeros((0, dim), np.float32)
-    )
+    if not names:
+        return np.zeros((0, encoder.dim), np.float32)
+    table = dict(zip(names, encoder.encode([category_prompt(n) for n in names]), strict=True))
+    return np.stack([table[c] for c in categories])
 
 
 def hybrid_vectors(
     weights: HybridWeights, image: Vectors, text: Vectors, category: Vectors
 ) -> Vectors:
-    """Combine row-aligned image, text and category vectors."""
-    return combine([(weights.image, image), (weights.text, text), (weights.category, category)])
+    """Unit vectors whose inner product is the weighted sum of the three cosines (over Σw)."""
+    return concatenate_weighted(
+        [(weights.image, image), (weights.text, text), (weights.category, category)]
+    )

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
-import open_clip
 import timm
 import torch
 import torch.nn.functional as F
-from open_clip.model import CLIPTextCfg, CLIPVisionCfg
+from open_clip.model import CLIPVisionCfg, _build_vision_tower
 from torch import nn
+
+from embed.text_encoder import TEXT_DIM as TEXT_SPACE_DIM
 
 # CLIP's own normalisation; also used for the timm networks trained here from scratch.
 IMAGE_MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -19,16 +19,20 @@ IMAGE_STD = (0.26862954, 0.26130258, 0.27577711)
 
 @dataclass(frozen=True)
 class ClipConfig:
-    """A small CLIP sized for CPU training on 80 px catalogue photos."""
+    """CLIP's image tower, sized for CPU training on 80 px photos, projecting into the text space.
 
-    embed_dim: int = 256
-    image_size: int = 48
+    `tower` is a timm architecture name (open_clip's TimmModel with a linear projection) or
+    `vit` (open_clip's VisionTransformer, sized by the patch/width/layers fields). A 4-minute
+    comparison on the validation split chose ResNet-10t at 64 px: P@5 0.663 against the ViT's
+    0.595 at 48 px.
+    """
+
+    embed_dim: int = TEXT_SPACE_DIM
+    tower: str = "resnet10t"
+    image_size: int = 64
     patch_size: int = 8
     vision_width: int = 192
     vision_layers: int = 4
-    text_width: int = 128
-    text_layers: int = 3
-    context_length: int = 32
 
 
 DEFAULT_CLIP = ClipConfig()
@@ -74,46 +78,21 @@ def normalise_channels(
     return (images - torch.tensor(mean).view(shape)) / torch.tensor(std).view(shape)
 
 
-@dataclass
-class ClipBundle:
-    """A CLIP model with its tokenizer and image input."""
-
-    model: open_clip.CLIP
-    tokenizer: Any
-    image_input: ImageInput
-    config: dict[str, Any] = field(default_factory=dict)
-
-
-def build_clip(config: ClipConfig) -> ClipBundle:
-    """A randomly initialised small CLIP from `config`."""
-    vision = CLIPVisionCfg(
-        layers=config.vision_layers,
-        width=config.vision_width,
-        head_width=64,
-        patch_size=config.patch_size,
-        image_size=config.image_size,
-    )
-    text = CLIPTextCfg(
-        context_length=config.context_length,
-        width=config.text_width,
-        heads=max(1, config.text_width // 64),
-        layers=config.text_layers,
-    )
-    model = open_clip.CLIP(embed_dim=config.embed_dim, vision_cfg=vision, text_cfg=text)
-    tokenizer = open_clip.get_tokenizer("ViT-B-32", context_length=config.context_length)
-    return ClipBundle(model, tokenizer, ImageInput(config.image_size), asdict(config))
-
-
-def build_hub_clip(tag: str) -> ClipBundle:
-    """A CLIP from an open_clip hub tag `<model>:<pretrained>`, e.g. `ViT-B-32:openai`."""
-    model_name, _, pretrained = tag.partition(":")
-    model = open_clip.create_model(model_name, pretrained=pretrained or None)
-    assert isinstance(model, open_clip.CLIP | open_clip.CustomTextCLIP)
-    cfg = model.visual.preprocess_cfg
-    size = model.visual.image_size
-    side = size[0] if isinstance(size, tuple | list) else int(size)
-    image_input = ImageInput(side, tuple(cfg["mean"]), tuple(cfg["std"]))
-    return ClipBundle(model, open_clip.get_tokenizer(model_name), image_input, {"hub": tag})
+def build_clip(config: ClipConfig) -> nn.Module:
+    """A randomly initialised CLIP image tower from `config` (open_clip's vision towers)."""
+    if config.tower == "vit":
+        vision = CLIPVisionCfg(
+            layers=config.vision_layers,
+            width=config.vision_width,
+            head_width=64,
+            patch_size=config.patch_size,
+            image_size=config.image_size,
+        )
+    else:
+        vision = CLIPVisionCfg(
+            timm_model_name=config.tower, image_size=config.image_size, timm_proj="linear"
+        )
+    return _build_vision_tower(config.embed_dim, vision)
 
 
 def build_timm(arch: str, pretrained: bool = False) -> nn.Module:

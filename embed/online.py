@@ -11,11 +11,11 @@ import torch
 from PIL import Image
 
 from embed.encoding import Vectors, encode_pixels
-from embed.encoding import encode_texts as encode_clip_texts
 from embed.hybrid import DEFAULT_HYBRID, HybridWeights, category_vectors, hybrid_vectors
 from embed.loader import NetworkLoader
 from embed.registry import Network, get_model
 from embed.text import category_prompt
+from embed.text_encoder import TextEncoder
 from embed.weights import WEIGHTS_DIR, WeightsSource
 from ingest.images import normalise
 
@@ -44,15 +44,26 @@ class Encoders:
 
     def dim(self, model: str) -> int:
         """Vector dimension of a model with the configured weights."""
-        if get_model(model).network == "clip":
+        if get_model(model).input == "text":
             return int(self.encode_texts(["a"]).shape[1])
         return int(self.encode_images(model, [Image.new("RGB", (8, 8), "white")]).shape[1])
 
     def encode_texts(self, texts: Sequence[str]) -> Vectors:
-        """CLIP text-tower vectors (the `clip_text` model) of query texts."""
-        clip = self._loader.get("clip")
+        """Text-encoder vectors of query texts: the `clip_text` space, which CLIP images share."""
+        encoder = self._loader.text()
         with self._lock:
-            return encode_clip_texts(clip, texts)
+            return encoder.encode(texts)
+
+    def encode_query_texts(self, model: str, texts: Sequence[str]) -> Vectors:
+        """Query vectors of texts for a model that text can search: `clip` and `clip_text` share
+        the text space; for `hybrid` the text stands in for all three of its signals."""
+        spec = get_model(model)
+        if spec.input == "image" and spec.network != "clip":
+            raise ValueError(f"{model!r} is purely visual; text cannot search it")
+        vectors = self.encode_texts(texts)
+        if spec.input == "hybrid":
+            return hybrid_vectors(self._hybrid, vectors, vectors, vectors)
+        return vectors
 
     def encode_images(
         self,
@@ -71,26 +82,25 @@ class Encoders:
         if spec.input == "text":
             raise ValueError(f"{model!r} embeds texts; use encode_texts")
         pixels = normalised_pixels(images)
-        loaded = self._loader.get(spec.network)
+        loaded = self._loader.get(spec.network)  # type: ignore[arg-type]
+        encoder = self._loader.text() if spec.input == "hybrid" else None
         with self._lock:
             vectors = encode_pixels(loaded, pixels)
-            if spec.input == "image":
+            if encoder is None:
                 return vectors
             if categories is None:
-                categories = self._predict_categories(vectors)
+                categories = self._predict_categories(encoder, vectors)
             if texts is None:
                 texts = [category_prompt(c) for c in categories]
             return hybrid_vectors(
                 self._hybrid,
                 vectors,
-                encode_clip_texts(loaded, texts),
-                category_vectors(loaded, list(categories)),
+                encoder.encode(texts),
+                category_vectors(encoder, list(categories)),
             )
 
-    def _predict_categories(self, image_vectors: Vectors) -> list[str]:
+    def _predict_categories(self, encoder: TextEncoder, image_vectors: Vectors) -> list[str]:
         if not self._category_names:
             raise ValueError("hybrid needs texts and categories, or Encoders(category_names=...)")
-        prompts = encode_clip_texts(
-            self._loader.get("clip"), [category_prompt(n) for n in self._category_names]
-        )
+        prompts = encoder.encode([category_prompt(n) for n in self._category_names])
         return [self._category_names[i] for i in (image_vectors @ prompts.T).argmax(axis=1)]

@@ -8,7 +8,11 @@ from typing import Literal
 from embed.errors import UnknownModelError
 
 Network = Literal["clip", "resnet", "efficientnet"]
+# The pretrained text encoder is not trained here, so it is not a `Network`.
+TEXT = "text"
 Input = Literal["image", "text", "hybrid"]
+# What a model answers: a catalogue product (`/recommend`), an uploaded photo or a text (`/search`).
+Query = Literal["product", "photo", "text"]
 
 
 @dataclass(frozen=True)
@@ -16,29 +20,59 @@ class ModelSpec:
     """One embedding model: which trained network it uses and what it reads."""
 
     name: str
-    network: Network
+    network: Network | Literal["text"]
     input: Input
     dim: int
     description: str
+    queries: tuple[Query, ...]
 
 
 MODELS: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in (
-        ModelSpec("resnet", "resnet", "image", 512, "ResNet-10t pooled features (self-supervised)"),
+        ModelSpec(
+            "resnet",
+            "resnet",
+            "image",
+            512,
+            "ResNet-10t pooled features (self-supervised)",
+            ("product", "photo"),
+        ),
         ModelSpec(
             "efficientnet",
             "efficientnet",
             "image",
             1280,
             "EfficientNet-Lite0 pooled features (SSL)",
+            ("product", "photo"),
         ),
-        ModelSpec("clip", "clip", "image", 256, "CLIP image tower"),
-        ModelSpec("clip_text", "clip", "text", 256, "CLIP text tower on the product text"),
-        ModelSpec("hybrid", "clip", "hybrid", 256, "CLIP image + product text + category text"),
+        ModelSpec(
+            "clip",
+            "clip",
+            "image",
+            384,
+            "CLIP image tower in the text encoder's space",
+            ("product", "photo", "text"),
+        ),
+        ModelSpec(
+            "clip_text", "text", "text", 384, "pretrained MiniLM on the product text", ("text",)
+        ),
+        ModelSpec(
+            "hybrid",
+            "clip",
+            "hybrid",
+            1152,
+            "image + product text + category cosines, weighted",
+            ("product", "text"),
+        ),
     )
 }
 NETWORKS: tuple[Network, ...] = ("clip", "resnet", "efficientnet")
+
+
+def models_answering(query: Query) -> tuple[str, ...]:
+    """The models that answer a kind of query, in registry order."""
+    return tuple(name for name, spec in MODELS.items() if query in spec.queries)
 
 
 def get_model(name: str) -> ModelSpec:

@@ -12,6 +12,7 @@ import pandas as pd
 from embed.errors import CatalogNotReadyError
 
 SPLIT_PATH = Path(__file__).parent / "weights" / "split.json"
+VALIDATION_PATH = Path(__file__).parent / "weights" / "validation.json"
 SPLIT_SEED = 20240603
 HELD_OUT_FRACTION = 0.1
 MIN_STRATUM = 10
@@ -75,5 +76,20 @@ def load_or_make_split(products: pd.DataFrame, path: Path = SPLIT_PATH) -> Split
     if path.is_file():
         return load_split(path)
     split = make_split(products)
+    save_split(split, path)
+    return split
+
+
+def load_or_make_validation(
+    products: pd.DataFrame, test: Split, path: Path = VALIDATION_PATH
+) -> Split:
+    """The validation split: 10 % of the non-test products, for every choice that is tuned.
+
+    Training never sees it either, so recipes, weights and defaults are chosen on products no
+    model learnt from, and the test split is read only for the final numbers.
+    """
+    if path.is_file():
+        return load_split(path)
+    split = make_split(products[~test.is_held_out(products["id"])], seed=SPLIT_SEED + 1)
     save_split(split, path)
     return split

@@ -1,8 +1,7 @@
-"""Texts fed to the CLIP text tower: product text, category prompts and training captions."""
+"""Texts fed to the text encoder: product text, category prompts and training captions."""
 
 from __future__ import annotations
 
-import random
 from collections.abc import Mapping
 
 import pandas as pd
@@ -34,20 +33,13 @@ def product_text(product: Product) -> str:
     return f"{head}: {name}" if name else head
 
 
-def training_caption(product: Product, rng: random.Random) -> str:
-    """A randomly varied caption so that long product texts and short prompts both work."""
-    article = _field(product, "articleType")
-    name = _field(product, "name")
-    colour = _field(product, "baseColour")
-    gender = _field(product, "gender")
-    choice = rng.random()
-    if choice < 0.3:
-        return product_text(product)
-    if choice < 0.5:
-        return category_prompt(article)
-    if choice < 0.65 and name:
-        return name
-    words = [w for w in (colour, gender) if w and rng.random() < 0.6]
-    rng.shuffle(words)
-    phrase = " ".join([*words, article]).strip()
-    return rng.choice(("a photo of {}", "{}", "a {}", "photo of a {}")).format(phrase)
+def short_phrase(product: Product) -> str:
+    """What a shopper might type: colour, gender and articleType, e.g. "Navy Blue Men Shirts"."""
+    words = (_field(product, key) for key in ("baseColour", "gender", "articleType"))
+    return " ".join(w for w in words if w)
+
+
+def training_captions(product: Product) -> tuple[str, str, str]:
+    """The captions an image learns to match: the product text, its name and a short phrase."""
+    text = product_text(product)
+    return text, _field(product, "name") or text, short_phrase(product) or text

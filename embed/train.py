@@ -7,96 +7,119 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from embed.catalog import Catalog, open_catalog
-from embed.evaluate import MIN_HELD_OUT_ITEMS, held_out_prompt_retrieval
-from embed.networks import ClipConfig
+from embed.evaluate import (
+    MIN_HELD_OUT_ITEMS,
+    encode_catalog_pixels,
+    held_out_prompt_retrieval,
+    precision_at_k,
+)
 from embed.registry import Network
-from embed.split import Split, load_or_make_split
-from embed.train_clip import RESUME_TRAINING, train_clip
-from embed.training import TrainRun, save_trained
+from embed.split import Split, load_or_make_split, load_or_make_validation
+from embed.text_encoder import TextEncoder
+from embed.train_clip import ClipTraining, caption_targets, train_clip
+from embed.training import save_trained
 from embed.trainset import TrainSet, training_set
-from embed.weights import CATALOG, WEIGHTS_DIR, checkpoint_path, load_network, read_checkpoint
+from embed.weights import CATALOG, WEIGHTS_DIR, checkpoint_path, load_network
 from lookalike.settings import Settings
+
+VALIDATION_QUERIES = 1000
 
 
 def train_networks(
     settings: Settings,
     networks: Sequence[Network],
     weights_dir: Path = WEIGHTS_DIR,
-    max_minutes: float = 30.0,
-    resume: bool = False,
+    max_minutes: float | None = 30.0,
+    steps: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Train each network on the non-held-out products; returns their manifests.
+    """Train each network on products in neither the test nor the validation split.
 
-    With `resume`, CLIP continues from its saved catalogue weights (recorded in the manifest).
+    Each run is bounded by `max_minutes` and `steps` (whichever ends first); `steps` alone
+    reproduces a run exactly. The manifest records validation figures, never test ones.
     """
     torch.set_num_threads(2)
     catalog = open_catalog(settings.catalog_dir)
-    split = load_or_make_split(catalog.products, weights_dir / "split.json")
-    data = training_set(catalog, split)
+    test = load_or_make_split(catalog.products, weights_dir / "split.json")
+    validation = load_or_make_validation(catalog.products, test, weights_dir / "validation.json")
+    data = training_set(catalog, test, validation)
     common = {
         "catalog_hash": catalog.hash,
-        "split_seed": split.seed,
-        "held_out": len(split.held_out),
+        "split_seed": test.seed,
+        "held_out": len(test.held_out),
+        "validation": len(validation.held_out),
         "train_products": len(data),
     }
+    max_seconds = max_minutes * 60 if max_minutes else None
     manifests = []
     for network in networks:
-        print(f"training {network} on {len(data)} products ({len(split.held_out)} held out)")
-        if network == "clip" and resume:
-            module, config, run, extra = _resume_clip(data, weights_dir, max_minutes * 60)
-        else:
-            module, config, run, extra = _train_one(network, data, max_minutes * 60)
-        manifest = save_trained(network, module, config, run, weights_dir, {**common, **extra})
-        if network == "clip":
-            manifest = evaluate_trained_clip(catalog, split, weights_dir)
+        print(f"training {network} on {len(data)} products")
+        module, config, run, extra = _train_one(network, data, settings, max_seconds, steps)
+        save_trained(network, module, config, run, weights_dir, {**common, **extra})
+        manifest = _add_validation(network, catalog, test, validation, weights_dir)
         print(
             f"{network}: final loss {manifest['final_loss']} after {manifest['steps_run']} steps "
-            f"in {manifest['train_seconds']} s, {manifest['size_bytes'] / 1e6:.1f} MB"
+            f"in {manifest['train_seconds']} s, {manifest['size_bytes'] / 1e6:.1f} MB, "
+            f"validation P@5 {manifest['validation_p_at_5']}"
         )
         manifests.append(manifest)
     return manifests
 
 
-def evaluate_trained_clip(catalog: Catalog, split: Split, weights_dir: Path) -> dict[str, Any]:
-    """Add the held-out prompt-retrieval figure to the CLIP manifest; returns the manifest."""
-    clip = load_network("clip", CATALOG, weights_dir)
-    result = held_out_prompt_retrieval(clip, catalog, split)
-    print(f"clip: held-out prompt top-1 {result.fraction:.3f} over {len(result.hits)} articleTypes")
-    path = checkpoint_path("clip", weights_dir).with_suffix(".json")
+def validation_precision(
+    network: Network, catalog: Catalog, test: Split, validation: Split, weights_dir: Path
+) -> float:
+    """P@5 (same articleType) of validation queries against every non-test product image."""
+    loaded = load_network(network, CATALOG, weights_dir)
+    products = catalog.with_images()
+    corpus = products[~test.is_held_out(products["id"])]
+    vectors = encode_catalog_pixels(loaded, catalog, corpus)
+    ids = corpus["id"].to_numpy(dtype=np.int64)
+    eligible = np.flatnonzero(validation.is_held_out(corpus["id"]).to_numpy())
+    rng = np.random.default_rng(validation.seed)
+    queries = np.sort(rng.permutation(eligible)[:VALIDATION_QUERIES])
+    labels = dict(zip(ids.tolist(), corpus["articleType"].fillna("").tolist(), strict=True))
+    return precision_at_k(vectors[queries], ids[queries], vectors, ids, labels)
+
+
+def _add_validation(
+    network: Network, catalog: Catalog, test: Split, validation: Split, weights_dir: Path
+) -> dict[str, Any]:
+    path = checkpoint_path(network, weights_dir).with_suffix(".json")
     manifest: dict[str, Any] = json.loads(path.read_text())
-    manifest["held_out_prompt_top1"] = {
-        "fraction": round(result.fraction, 4),
-        "min_items": MIN_HELD_OUT_ITEMS,
-        "hits": result.hits,
-    }
+    p_at_5 = validation_precision(network, catalog, test, validation, weights_dir)
+    manifest["validation_p_at_5"] = round(p_at_5, 4)
+    if network == "clip":
+        clip = load_network("clip", CATALOG, weights_dir)
+        result = held_out_prompt_retrieval(clip, TextEncoder.load(), catalog, validation)
+        manifest["validation_prompt_top1"] = {
+            "fraction": round(result.fraction, 4),
+            "min_items": MIN_HELD_OUT_ITEMS,
+            "hits": result.hits,
+        }
     path.write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest
 
 
-def _resume_clip(
-    data: TrainSet, weights_dir: Path, max_seconds: float
-) -> tuple[torch.nn.Module, dict[str, Any], TrainRun, dict[str, Any]]:
-    path = checkpoint_path("clip", weights_dir)
-    state, config = read_checkpoint(path, "clip")
-    previous = json.loads(path.with_suffix(".json").read_text())
-    bundle, run, extra = train_clip(
-        data, ClipConfig(**config), RESUME_TRAINING, max_seconds, initial_state=state
-    )
-    kept = ("sha256", "steps_run", "final_loss", "train_seconds", "training", "resumed_from")
-    extra["resumed_from"] = {key: previous[key] for key in kept if key in previous}
-    return bundle.model, bundle.config, run, extra
-
-
 def _train_one(
-    network: Network, data: TrainSet, max_seconds: float
+    network: Network,
+    data: TrainSet,
+    settings: Settings,
+    max_seconds: float | None,
+    steps: int | None,
 ) -> tuple[torch.nn.Module, dict[str, Any], Any, dict[str, Any]]:
     if network == "clip":
-        bundle, run, extra = train_clip(data, max_seconds=max_seconds)
-        return bundle.model, bundle.config, run, extra
+        from dataclasses import asdict, replace
+
+        from embed.networks import DEFAULT_CLIP
+
+        targets = caption_targets(data, TextEncoder.load(), settings.data_dir / "cache")
+        training = replace(ClipTraining(), steps=steps) if steps else ClipTraining()
+        tower, run, extra = train_clip(data, targets, DEFAULT_CLIP, training, max_seconds)
+        return tower, asdict(DEFAULT_CLIP), run, extra
     from embed.train_ssl import train_ssl
 
-    backbone, config, run, extra = train_ssl(network, data, max_seconds=max_seconds)
-    return backbone, config, run, extra
+    return train_ssl(network, data, max_seconds=max_seconds, steps=steps)

@@ -1,83 +1,124 @@
-"""Contrastive training of the small CLIP on catalogue image–caption pairs."""
+"""LiT-style training of CLIP's image tower into the pretrained text encoder's space.
+
+The text side is locked (LiT, Zhai et al. 2022): the pretrained encoder's caption vectors are
+computed once and the image tower learns to land next to its own product's captions. Locking
+the text side is what keeps text search as good as the language model.
+"""
 
 from __future__ import annotations
 
-import random
+import hashlib
+import math
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
+import numpy as np
 import open_clip
 import torch
+import torch.nn.functional as F
+from torch import nn
 
 from embed.augment import random_flip, random_resized_crop
-from embed.networks import (
-    DEFAULT_CLIP,
-    IMAGE_MEAN,
-    IMAGE_STD,
-    ClipBundle,
-    ClipConfig,
-    build_clip,
-    normalise_channels,
-)
-from embed.text import training_caption
-from embed.training import TrainRun, cosine_lr, run_steps, set_lr
+from embed.networks import DEFAULT_CLIP, IMAGE_MEAN, IMAGE_STD, ClipConfig, build_clip
+from embed.networks import normalise_channels as normalise
+from embed.text import training_captions
+from embed.text_encoder import TextEncoder
+from embed.training import Budget, TrainRun, cosine_lr, run_steps, set_lr
 from embed.trainset import TrainSet
+
+# Which caption a row is matched with at each step: product text, name, short phrase.
+CAPTION_MIX = (0.5, 0.25, 0.25)
 
 
 @dataclass(frozen=True)
 class ClipTraining:
-    """Optimisation settings for CLIP."""
+    """Optimisation settings for CLIP's image tower."""
 
-    steps: int = 700
-    batch_size: int = 128
+    steps: int = 100_000
+    batch_size: int = 256
     lr: float = 1e-3
-    weight_decay: float = 0.1
-    warmup: int = 100
-    crop_scale: tuple[float, float] = (0.75, 1.0)
+    weight_decay: float = 0.05
+    warmup: float = 0.05
+    crop_scale: tuple[float, float] = (0.7, 1.0)
     seed: int = 0
 
 
-# Continuing from saved weights: short warm-up, then anneal from where the first run left off.
-RESUME_TRAINING = ClipTraining(steps=350, lr=4e-4, warmup=10, seed=1)
+@dataclass
+class CaptionTargets:
+    """Frozen text vectors of each training product's captions (each distinct text once)."""
+
+    vectors: torch.Tensor  # (unique texts, dim)
+    text_ids: torch.Tensor  # (products, captions) indexes into `vectors`
+
+
+def caption_targets(data: TrainSet, encoder: TextEncoder, cache_dir: Path | None) -> CaptionTargets:
+    """Encode every distinct caption once (cached on disk by content when `cache_dir` is set)."""
+    captions = [training_captions(record) for record in data.records]
+    unique = sorted({text for row in captions for text in row})
+    position = {text: i for i, text in enumerate(unique)}
+    text_ids = torch.tensor([[position[t] for t in row] for row in captions])
+    key = hashlib.sha256(("\n".join(unique) + encoder.sha256).encode()).hexdigest()[:16]
+    cache = cache_dir / f"captions-{key}.npy" if cache_dir else None
+    if cache is not None and cache.is_file():
+        vectors = np.load(cache)
+    else:
+        print(f"encoding {len(unique)} distinct captions with the text encoder")
+        vectors = encoder.encode(unique)
+        if cache is not None:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            np.save(cache, vectors)
+    return CaptionTargets(torch.from_numpy(vectors), text_ids)
 
 
 def train_clip(
     data: TrainSet,
+    targets: CaptionTargets,
     model_config: ClipConfig = DEFAULT_CLIP,
     training: ClipTraining = ClipTraining(),
     max_seconds: float | None = None,
-    initial_state: dict[str, torch.Tensor] | None = None,
-) -> tuple[ClipBundle, TrainRun, dict[str, object]]:
-    """Train CLIP from scratch, or from `initial_state`; returns the model, run and settings."""
+) -> tuple[nn.Module, TrainRun, dict[str, object]]:
+    """Train the image tower against the locked text vectors; returns the tower and the run."""
     torch.manual_seed(training.seed)
     generator = torch.Generator().manual_seed(training.seed)
-    rng = random.Random(training.seed)
-    bundle = build_clip(model_config)
-    if initial_state is not None:
-        bundle.model.load_state_dict(initial_state)
-    model = bundle.model.train()
+    tower = build_clip(model_config).train()
+    log_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
     optimizer = torch.optim.AdamW(
-        model.parameters(), lr=training.lr, weight_decay=training.weight_decay
+        [*tower.parameters(), log_scale], lr=training.lr, weight_decay=training.weight_decay
     )
-    loss_fn = open_clip.ClipLoss()
     batches = data.batches(training.batch_size, generator)
+    mix = torch.tensor(CAPTION_MIX)
+    # open_clip's loss; a caption text shared by several products in a batch has one vector, so
+    # its duplicates are tied (never pushed apart) by the symmetric softmax.
+    loss_fn = open_clip.ClipLoss()
 
-    def step(i: int) -> float:
-        set_lr(optimizer, cosine_lr(i, training.steps, training.warmup, training.lr))
+    def step(_: int, progress: float) -> float:
+        set_lr(optimizer, cosine_lr(progress, training.warmup, training.lr))
         rows = next(batches)
-        images = data.images(rows)
         images = random_resized_crop(
-            images, model_config.image_size, training.crop_scale, generator
+            data.images(rows), model_config.image_size, training.crop_scale, generator
         )
-        images = normalise_channels(random_flip(images, generator), IMAGE_MEAN, IMAGE_STD)
-        captions = [training_caption(data.records[r], rng) for r in rows.tolist()]
-        image_features, text_features, logit_scale = model(images, bundle.tokenizer(captions))
-        loss = loss_fn(image_features, text_features, logit_scale)
+        images = normalise(random_flip(images, generator), IMAGE_MEAN, IMAGE_STD)
+        kind = torch.multinomial(mix, len(rows), replacement=True, generator=generator)
+        text_ids = targets.text_ids[rows, kind]
+        features = F.normalize(tower(images), dim=-1)
+        loss = loss_fn(features, targets.vectors[text_ids], log_scale.exp().clamp(max=100.0))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        with torch.no_grad():
-            model.logit_scale.clamp_(0, 4.6052)
         return float(loss.item())
 
-    run = run_steps(step, training.steps, "train clip", max_seconds)
-    return bundle, run, {"training": asdict(training)}
+    run = run_steps(step, Budget(training.steps, max_seconds), "train clip")
+    extra: dict[str, object] = {
+        "training": asdict(training),
+        "method": "LiT: image tower trained to the locked text encoder's caption vectors",
+        "caption_mix": dict(zip(("product_text", "name", "phrase"), CAPTION_MIX, strict=True)),
+        "text_encoder": encoder_description(),
+    }
+    return tower.eval(), run, extra
+
+
+def encoder_description() -> str:
+    """Which pretrained text encoder the image tower is aligned with."""
+    from embed.text_encoder import MODEL_NAME, PACKAGE, PACKAGE_VERSION
+
+    return f"{MODEL_NAME} ({PACKAGE}=={PACKAGE_VERSION})"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import cast
 
 import torch
@@ -12,7 +12,7 @@ from torch import nn
 from embed.augment import colour_jitter, random_flip, random_greyscale, random_resized_crop
 from embed.networks import DEFAULT_TIMM, IMAGE_MEAN, IMAGE_STD, build_timm, normalise_channels
 from embed.registry import Network
-from embed.training import TrainRun, cosine_lr, run_steps, set_lr
+from embed.training import Budget, TrainRun, cosine_lr, run_steps, set_lr
 from embed.trainset import TrainSet
 
 
@@ -20,20 +20,17 @@ from embed.trainset import TrainSet
 class SslTraining:
     """Optimisation and augmentation settings for SimCLR."""
 
-    steps: int
+    steps: int = 100_000
     batch_size: int = 128
     lr: float = 2e-3
     weight_decay: float = 1e-4
-    warmup: int = 30
+    warmup: float = 0.05
     temperature: float = 0.2
     crop_scale: tuple[float, float] = (0.35, 1.0)
     jitter: float = 0.3
     greyscale: float = 0.2
     projection_dim: int = 128
     seed: int = 0
-
-
-DEFAULT_TRAINING = {"resnet": SslTraining(steps=200), "efficientnet": SslTraining(steps=120)}
 
 
 def nt_xent(first: torch.Tensor, second: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -66,12 +63,13 @@ def augmented_view(
 def train_ssl(
     network: Network,
     data: TrainSet,
-    training: SslTraining | None = None,
+    training: SslTraining = SslTraining(),
     max_seconds: float | None = None,
+    steps: int | None = None,
 ) -> tuple[nn.Module, dict[str, object], TrainRun, dict[str, object]]:
     """Train a timm backbone with SimCLR on the training images; returns the backbone."""
     config = DEFAULT_TIMM[network]
-    training = training or DEFAULT_TRAINING[network]
+    training = replace(training, steps=steps) if steps else training
     torch.manual_seed(training.seed)
     generator = torch.Generator().manual_seed(training.seed)
     backbone = build_timm(config.arch)
@@ -82,8 +80,8 @@ def train_ssl(
     )
     batches = data.batches(training.batch_size, generator)
 
-    def step(i: int) -> float:
-        set_lr(optimizer, cosine_lr(i, training.steps, training.warmup, training.lr))
+    def step(_: int, progress: float) -> float:
+        set_lr(optimizer, cosine_lr(progress, training.warmup, training.lr))
         images = data.images(next(batches))
         views = [augmented_view(images, config.image_size, training, generator) for _ in range(2)]
         projected = model(torch.cat(views))
@@ -94,5 +92,5 @@ def train_ssl(
         optimizer.step()
         return float(loss.item())
 
-    run = run_steps(step, training.steps, f"train {network}", max_seconds)
+    run = run_steps(step, Budget(training.steps, max_seconds), f"train {network}")
     return backbone.eval(), asdict(config), run, {"training": asdict(training), "method": "SimCLR"}

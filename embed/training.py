@@ -22,13 +22,30 @@ from embed.registry import Network
 from embed.weights import checkpoint_path, save_checkpoint
 
 
+@dataclass(frozen=True)
+class Budget:
+    """How long a run trains: at most `steps` steps and, if set, at most `seconds`.
+
+    The learning-rate schedule follows the progress through whichever runs out first, so a run
+    cut by its time budget still warms up and anneals completely (none stops at a high rate).
+    """
+
+    steps: int
+    seconds: float | None = None
+
+    def progress(self, step: int, elapsed: float) -> float:
+        """Fraction of the budget used after `step` steps and `elapsed` seconds."""
+        by_time = elapsed / self.seconds if self.seconds else 0.0
+        return max(step / self.steps, by_time)
+
+
 @dataclass
 class TrainRun:
     """What one training run did."""
 
     losses: list[float]
     seconds: float
-    stopped_early: bool
+    stopped_by_time: bool
 
     @property
     def final_loss(self) -> float:
@@ -37,11 +54,11 @@ class TrainRun:
         return sum(tail) / len(tail)
 
 
-def cosine_lr(step: int, steps: int, warmup: int, base: float) -> float:
-    """Linear warm-up then cosine decay to zero."""
-    if step < warmup:
-        return base * (step + 1) / warmup
-    return base * 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, steps - warmup)))
+def cosine_lr(progress: float, warmup: float, base: float) -> float:
+    """Linear warm-up over the first `warmup` of progress, then cosine decay to zero."""
+    if progress < warmup:
+        return base * max(progress, 0.002) / warmup
+    return base * 0.5 * (1 + math.cos(math.pi * min(1.0, (progress - warmup) / (1 - warmup))))
 
 
 def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
@@ -50,22 +67,21 @@ def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
         group["lr"] = lr
 
 
-def run_steps(
-    step: Callable[[int], float], steps: int, desc: str, max_seconds: float | None = None
-) -> TrainRun:
-    """Call `step(i)` for each step with a progress bar; stop early past `max_seconds`."""
+def run_steps(step: Callable[[int, float], float], budget: Budget, desc: str) -> TrainRun:
+    """Call `step(i, progress)` until the budget is used up, with a progress bar."""
     losses: list[float] = []
     start = time.monotonic()
-    stopped_early = False
-    with tqdm(range(steps), desc=desc, mininterval=5.0) as bar:
-        for i in bar:
-            losses.append(step(i))
-            if i % 10 == 0:
-                bar.set_postfix(loss=f"{sum(losses[-10:]) / len(losses[-10:]):.3f}")
-            if max_seconds is not None and time.monotonic() - start > max_seconds:
-                stopped_early = True
-                break
-    return TrainRun(losses, time.monotonic() - start, stopped_early)
+    progress = 0.0
+    # The bar shows the share of the budget used, whether steps or time bound it.
+    with tqdm(total=100, desc=desc, unit="%", mininterval=5.0) as bar:
+        while progress < 1.0:
+            losses.append(step(len(losses), progress))
+            progress = budget.progress(len(losses), time.monotonic() - start)
+            bar.update(min(100, int(progress * 100)) - bar.n)
+            if len(losses) % 10 == 0:
+                bar.set_postfix(step=len(losses), loss=f"{sum(losses[-10:]) / 10:.3f}")
+    stopped_by_time = len(losses) < budget.steps
+    return TrainRun(losses, time.monotonic() - start, stopped_by_time)
 
 
 def plot_losses(losses: list[float], path: Path, title: str) -> None:
@@ -109,7 +125,7 @@ def save_trained(
         "final_loss": round(run.final_loss, 4),
         "first_loss": round(run.losses[0], 4),
         "train_seconds": round(run.seconds, 1),
-        "stopped_early": run.stopped_early,
+        "stopped_by_time": run.stopped_by_time,
         **extra,
     }
     path.with_suffix(".json").write_text(json.dumps(manifest, indent=2) + "\n")

@@ -34,9 +34,10 @@ class TrainSet:
                 yield order[start : start + batch_size]
 
 
-def training_set(catalog: Catalog, split: Split) -> TrainSet:
-    """Products with an image that are not held out."""
+def training_set(catalog: Catalog, *excluded: Split) -> TrainSet:
+    """Products with an image in none of the `excluded` splits (test, validation)."""
     products = catalog.with_images()
-    products = products[~split.is_held_out(products["id"])]
+    for split in excluded:
+        products = products[~split.is_held_out(products["id"])]
     pixels = torch.from_numpy(catalog.pixels_of(products))
     return TrainSet(pixels, products.to_dict("records"))

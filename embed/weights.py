@@ -22,7 +22,6 @@ from embed.networks import (
     ImageInput,
     TimmConfig,
     build_clip,
-    build_hub_clip,
     build_timm,
 )
 from embed.registry import Network
@@ -30,7 +29,6 @@ from embed.sources import CATALOG, WeightsSource
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 HUB_EXAMPLES: dict[Network, str] = {
-    "clip": "hub:ViT-B-32:openai",
     "resnet": "hub:resnet18.a1_in1k",
     "efficientnet": "hub:efficientnet_b0.ra_in1k",
 }
@@ -51,12 +49,16 @@ def sha256_file(path: Path) -> str:
 
 
 def missing_weights_message(network: Network, detail: str) -> str:
-    """Why weights are missing plus the three ways to provide them."""
+    """Why weights are missing plus the ways to provide them."""
+    hub = (
+        f"a hub tag, e.g. --weights {network}={HUB_EXAMPLES[network]} (needs network access); "
+        if network in HUB_EXAMPLES
+        else ""
+    )
     return (
-        f"no weights for {network!r}: {detail}. Provide them in one of three ways: "
-        f"(1) a hub tag, e.g. --weights {network}={HUB_EXAMPLES[network]} (needs network access); "
-        f"(2) a local weights file, e.g. --weights {network}=/path/to/{network}.safetensors; "
-        f"(3) train on the catalogue: `lookalike train --models {network}` "
+        f"no weights for {network!r}: {detail}. Provide them as {hub}"
+        f"a local weights file, e.g. --weights {network}=/path/to/{network}.safetensors; "
+        f"or train on the catalogue: `lookalike train --models {network}` "
         f"(writes {checkpoint_path(network)})"
     )
 
@@ -114,7 +116,6 @@ class LoadedNetwork:
     network: Network
     module: nn.Module
     image_input: ImageInput
-    tokenizer: Any
     source: WeightsSource
     sha256: str | None
     config: dict[str, Any]
@@ -124,44 +125,42 @@ class LoadedNetwork:
         return {"source": self.source.kind, "ref": self.source.ref, "sha256": self.sha256}
 
 
-def _build_local(network: Network, config: dict[str, Any]) -> tuple[nn.Module, ImageInput, Any]:
+def _build_local(network: Network, config: dict[str, Any]) -> tuple[nn.Module, ImageInput]:
     if network == "clip":
-        bundle = build_clip(ClipConfig(**config) if config else ClipConfig())
-        return bundle.model, bundle.image_input, bundle.tokenizer
+        clip_config = ClipConfig(**config) if config else ClipConfig()
+        return build_clip(clip_config), ImageInput(clip_config.image_size)
     timm_config = TimmConfig(**config) if config else DEFAULT_TIMM[network]
-    return build_timm(timm_config.arch), ImageInput(timm_config.image_size), None
+    return build_timm(timm_config.arch), ImageInput(timm_config.image_size)
 
 
 def _load_file(network: Network, path: Path, source: WeightsSource) -> LoadedNetwork:
     state, config = read_checkpoint(path, network)
     try:
-        module, image_input, tokenizer = _build_local(network, config)
+        module, image_input = _build_local(network, config)
         module.load_state_dict(state, strict=True)
     except (RuntimeError, TypeError) as exc:
         raise WeightsCorruptError(
             f"{path} does not match the {network!r} architecture ({str(exc)[:300]}); use weights "
             f"written by `lookalike train --models {network}`"
         ) from exc
-    return LoadedNetwork(
-        network, module.eval(), image_input, tokenizer, source, sha256_file(path), config
-    )
+    return LoadedNetwork(network, module.eval(), image_input, source, sha256_file(path), config)
 
 
 def _load_hub(network: Network, source: WeightsSource) -> LoadedNetwork:
+    if network not in HUB_EXAMPLES:
+        raise WeightsMissingError(
+            f"{network!r} has no hub weights: its image tower is trained into the packaged text "
+            f"encoder's space; use `catalog` or a file written by `lookalike train`"
+        )
     try:
-        if network == "clip":
-            bundle = build_hub_clip(source.ref)
-            module, image_input, tokenizer = bundle.model, bundle.image_input, bundle.tokenizer
-        else:
-            module = timm.create_model(source.ref, pretrained=True, num_classes=0)
-            data = timm.data.resolve_data_config({}, model=module)
-            image_input = ImageInput(data["input_size"][-1], data["mean"], data["std"])
-            tokenizer = None
+        module = timm.create_model(source.ref, pretrained=True, num_classes=0)
+        data = timm.data.resolve_data_config({}, model=module)
+        image_input = ImageInput(data["input_size"][-1], data["mean"], data["std"])
     except Exception as exc:  # hub libraries raise many kinds: network, unknown tag, HTTP
         raise WeightsMissingError(
             missing_weights_message(network, f"hub tag {source.ref!r} failed ({exc})")
         ) from exc
-    return LoadedNetwork(network, module.eval(), image_input, tokenizer, source, None, {})
+    return LoadedNetwork(network, module.eval(), image_input, source, None, {})
 
 
 def load_network(

@@ -10,6 +10,7 @@ import pytest
 
 from api.app import create_app
 from api.services import Services
+from embed.registry import MODELS
 from ingest.catalog import build_catalog
 from lookalike.settings import Settings
 from tests.serving import serve_in_thread
@@ -19,7 +20,7 @@ SHARED = Path(os.environ.get("LOOKALIKE_TEST_SOURCE", REPO.parent / "shared/data
 # Products with known quirks that every slice carries: a repaired row, images missing.
 QUIRKY_IDS = (44065, 39403, 39410, 39401, 39425, 12347)
 SLICE_ROWS = 2000
-ALL_MODELS = ("resnet", "efficientnet", "clip", "clip_text", "hybrid")
+ALL_MODELS = tuple(MODELS)
 
 
 def require_shared() -> Path:

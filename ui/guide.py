@@ -21,10 +21,12 @@ MODELS: dict[str, tuple[str, str]] = {
         "Image + product text + category in one vector: stays on-brief. Use on product pages.",
     ),
 }
-# `POST /search` serves text with CLIP's two spaces and photos with the image networks.
+# `POST /search` serves text in the text encoder's space (CLIP images, product texts, hybrid)
+# and photos with the image networks.
 TEXT_SEARCH_MODELS = {
     "clip": "CLIP · words → photos",
-    "clip_text": "CLIP text · words → product descriptions",
+    "clip_text": "Text · words → product descriptions",
+    "hybrid": "Hybrid · words → photo + description + category",
 }
 PHOTO_SEARCH_MODELS = {"clip": "CLIP", "resnet": "ResNet", "efficientnet": "EfficientNet"}
 DEFAULT_MODEL = "hybrid"

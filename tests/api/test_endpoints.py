@@ -53,8 +53,10 @@ def test_text_search(client: httpx.Client, catalog: pd.DataFrame) -> None:
     assert body["query"] == "a photo of Watches" and len(body["results"]) == 5
     types = [catalog.loc[int(r["product_id"]), "articleType"] for r in body["results"]]
     assert types.count("Watches") >= 3
-    as_text = client.post("/search", json={"text": "blue jeans", "model": "clip_text"}).json()
-    assert len(as_text["results"]) == 5
+    for model in ("clip_text", "hybrid"):
+        body = client.post("/search", json={"text": "blue denim jeans", "model": model}).json()
+        types = [catalog.loc[int(r["product_id"]), "articleType"] for r in body["results"]]
+        assert len(types) == 5 and types.count("Jeans") >= 3, (model, types)
 
 
 def test_image_search_finds_the_product_itself(client: httpx.Client) -> None:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from urllib.parse import quote
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from litestar.testing import TestClient
 from PIL import Image
 
@@ -20,6 +23,11 @@ from lookalike.settings import Settings
     [
         ({"product_id": "999999999"}, 404, None, "no product with id"),
         ({"product_id": "abc"}, 404, None, "GET /products?q="),
+        ({"product_id": "²"}, 404, None, "no product with id"),
+        ({"product_id": "١٥٩٧٠"}, 404, None, "no product with id"),
+        ({"product_id": "9" * 5000}, 404, None, "no product with id"),
+        ({"product_id": "99999999999999999999"}, 404, None, "no product with id"),
+        ({"product_id": "-15970"}, 404, None, "no product with id"),
         ({"product_id": "39403"}, 404, None, "no usable image"),
         ({"product_id": "15970", "model": "vgg"}, 400, "model", "valid models: resnet"),
         ({"product_id": "15970", "model": "clip_text"}, 400, "model", "valid models"),
@@ -50,6 +58,28 @@ def test_unknown_product_elsewhere(client: httpx.Client) -> None:
     assert client.get("/products/123456789").status_code == 404
     assert client.get("/products/39403/image").status_code == 404
     assert client.get("/no/such/route").status_code == 404
+
+
+@pytest.mark.parametrize("crafted", ["²", "١٥٩٧٠", "9" * 5000, "99999999999999999999", "0", " 1"])
+def test_crafted_ids_are_404_on_every_product_path(client: httpx.Client, crafted: str) -> None:
+    for path in (f"/products/{crafted}", f"/products/{crafted}/image"):
+        response = client.get(path)
+        assert response.status_code == 404, (path, response.text)
+        assert "no product with id" in response.json()["detail"]
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(crafted=st.text(min_size=1, max_size=60) | st.from_regex(r"[0-9]{15,60}", fullmatch=True))
+def test_arbitrary_unicode_ids_never_reach_a_5xx(client: httpx.Client, crafted: str) -> None:
+    quoted = quote(crafted, safe="")
+    for response in (
+        client.get("/recommend", params={"product_id": crafted}),
+        client.get(f"/products/{quoted}"),
+        client.get(f"/products/{quoted}/image"),
+    ):
+        assert response.status_code < 500, (crafted, response.status_code, response.text[:200])
 
 
 def _png(size: tuple[int, int]) -> bytes:

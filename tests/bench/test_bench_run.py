@@ -62,6 +62,16 @@ def test_quality_sweeps_every_model_with_sane_metrics(results: Path) -> None:
         assert sweep["0.0"]["ild_own"]["mean"] > sweep["1.0"]["ild_own"]["mean"]
 
 
+def test_text_search_scores_every_text_model(results: Path) -> None:
+    text = document(results, "text")
+    assert set(text["models"]) == {"clip", "hybrid"}  # the text-capable models embedded here
+    for result in text["models"].values():
+        for name in ("hit_at_5", "top_1", "any_at_5"):
+            assert 0.0 <= result[name]["low"] <= result[name]["mean"] <= result[name]["high"] <= 1
+    assert len(text["category_neighbours"]) == 10
+    assert all(len(nearest) == 3 for nearest in text["category_neighbours"].values())
+
+
 def test_native_mmr_agrees_with_ours(results: Path) -> None:
     for result in document(results, "quality")["models"].values():
         native = result["native_mmr"]
@@ -109,7 +119,7 @@ def test_api_load_and_soak_answer_without_errors(results: Path) -> None:
 
 def test_report_and_plots_are_written(results: Path) -> None:
     report = (results / "REPORT.md").read_text()
-    for heading in ("## Quality", "## Speed", "## API", "### Soak", "Beside the published"):
+    for heading in ("## Quality", "## Text search", "## Speed", "## API", "### Soak", "Beside"):
         assert heading in report
     assert "`bench all` took" in report
     for plot in ("frontier.png", "scaling.png", "api.png", "soak.png"):

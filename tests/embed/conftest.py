@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 
 from embed.networks import DEFAULT_CLIP, DEFAULT_TIMM, build_clip, build_timm
+from embed.text_encoder import TextEncoder
 from embed.weights import checkpoint_path, save_checkpoint
 from ingest.styles import read_styles
 from lookalike.settings import Settings
@@ -27,11 +29,17 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 
 @pytest.fixture(scope="session")
+def text_encoder() -> TextEncoder:
+    """The pretrained text encoder, loaded from the installed package."""
+    return TextEncoder.load()
+
+
+@pytest.fixture(scope="session")
 def weights_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Untrained but complete weights for every network, saved as `lookalike train` does."""
     directory = tmp_path_factory.mktemp("weights")
     clip = build_clip(DEFAULT_CLIP)
-    save_checkpoint(clip.model, checkpoint_path("clip", directory), "clip", clip.config)
+    save_checkpoint(clip, checkpoint_path("clip", directory), "clip", asdict(DEFAULT_CLIP))
     for network in ("resnet", "efficientnet"):
         config = DEFAULT_TIMM[network]
         module = build_timm(config.arch)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import pandas as pd
 import pytest
 
 from embed.batch import embed_catalog
+from embed.hybrid import DEFAULT_HYBRID
 from embed.loader import NetworkLoader
 from embed.registry import MODELS
 from lookalike.settings import Settings
@@ -34,7 +36,9 @@ def test_every_model_gives_finite_unit_vectors_of_its_dimension(
     assert vectors.shape == (len(ids), MODELS[model].dim) == (manifest["count"], manifest["dim"])
     assert np.isfinite(vectors).all()
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
-    assert manifest["weights"]["source"] == "catalog" and len(manifest["weights"]["sha256"]) == 64
+    expected_source = "package" if model == "clip_text" else "catalog"
+    assert manifest["weights"]["source"] == expected_source
+    assert len(manifest["weights"]["sha256"]) == 64
 
 
 def test_image_models_skip_products_without_image_text_model_keeps_them(embedded: Settings) -> None:
@@ -49,10 +53,11 @@ def test_image_models_skip_products_without_image_text_model_keeps_them(embedded
 
 def test_hybrid_manifest_records_weights(embedded: Settings) -> None:
     manifest = json.loads((embedded.embeddings_dir / "hybrid" / "manifest.json").read_text())
-    assert manifest["hybrid_weights"] == {"image": 0.6, "text": 0.3, "category": 0.1}
+    assert manifest["hybrid_weights"] == asdict(DEFAULT_HYBRID)
+    assert manifest["text_weights"]["source"] == "package"
 
 
-def test_categories_are_sorted_article_types_with_clip_text_vectors(embedded: Settings) -> None:
+def test_categories_are_sorted_article_types_with_text_vectors(embedded: Settings) -> None:
     out = embedded.embeddings_dir / "categories"
     names = json.loads((out / "names.json").read_text())
     vectors = np.load(out / "vectors.npy")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -10,23 +11,15 @@ import torch
 
 from embed.catalog import open_catalog
 from embed.networks import DEFAULT_TIMM, ClipConfig, TimmConfig
-from embed.train_clip import ClipTraining, train_clip
+from embed.text_encoder import TextEncoder
+from embed.train_clip import ClipTraining, caption_targets, train_clip
 from embed.train_ssl import SslTraining, nt_xent, train_ssl
-from embed.training import TrainRun, save_trained
+from embed.training import Budget, TrainRun, cosine_lr, save_trained
 from embed.trainset import TrainSet
 from embed.weights import WeightsSource, load_network
 from lookalike.settings import Settings
 
-TINY_CLIP = ClipConfig(
-    embed_dim=32,
-    image_size=32,
-    patch_size=8,
-    vision_width=64,
-    vision_layers=1,
-    text_width=64,
-    text_layers=1,
-    context_length=32,
-)
+TINY_CLIP = ClipConfig(image_size=32, patch_size=8, vision_width=64, vision_layers=1)
 
 
 def _tiny_set(settings: Settings, n: int = 32) -> TrainSet:
@@ -39,15 +32,23 @@ def _improved(run: TrainRun) -> bool:
     return sum(run.losses[-3:]) / 3 < sum(run.losses[:3]) / 3
 
 
-def test_clip_training_lowers_the_loss(settings: Settings) -> None:
-    training = ClipTraining(steps=25, batch_size=32, lr=2e-3, warmup=1)
-    _, run, _ = train_clip(_tiny_set(settings), TINY_CLIP, training)
+def test_clip_training_lowers_the_loss(settings: Settings, text_encoder: TextEncoder) -> None:
+    data = _tiny_set(settings)
+    training = ClipTraining(steps=25, batch_size=32, lr=2e-3, warmup=0.05)
+    _, run, _ = train_clip(data, caption_targets(data, text_encoder, None), TINY_CLIP, training)
     assert len(run.losses) == 25 and _improved(run)
+
+
+def test_the_schedule_completes_within_a_time_budget() -> None:
+    budget = Budget(steps=1000, seconds=10.0)
+    assert budget.progress(100, 5.0) == 0.5 and budget.progress(900, 1.0) == 0.9
+    assert cosine_lr(0.0, 0.05, 1.0) > 0 and cosine_lr(0.05, 0.05, 1.0) == pytest.approx(1.0)
+    assert cosine_lr(1.0, 0.05, 1.0) == pytest.approx(0.0)
 
 
 def test_ssl_training_lowers_the_loss(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(DEFAULT_TIMM, "resnet", TimmConfig("resnet10t", 32))
-    training = SslTraining(steps=20, batch_size=16, lr=2e-3, warmup=1, crop_scale=(0.8, 1.0))
+    training = SslTraining(steps=20, batch_size=16, lr=2e-3, warmup=0.05, crop_scale=(0.8, 1.0))
     _, _, run, _ = train_ssl("resnet", _tiny_set(settings, 16), training)
     assert _improved(run)
 
@@ -58,13 +59,18 @@ def test_nt_xent_prefers_matching_views() -> None:
 
 
 def test_saved_training_leaves_weights_curve_and_manifest(
-    settings: Settings, tmp_path: Path
+    settings: Settings, text_encoder: TextEncoder, tmp_path: Path
 ) -> None:
-    bundle, run, extra = train_clip(
-        _tiny_set(settings), TINY_CLIP, ClipTraining(steps=3, batch_size=16)
+    data = _tiny_set(settings)
+    tower, run, extra = train_clip(
+        data,
+        caption_targets(data, text_encoder, None),
+        TINY_CLIP,
+        ClipTraining(steps=3, batch_size=16),
     )
-    manifest = save_trained("clip", bundle.model, bundle.config, run, tmp_path, extra)
+    config = asdict(TINY_CLIP)
+    manifest = save_trained("clip", tower, config, run, tmp_path, extra)
     assert (tmp_path / "clip.loss.png").is_file()
     assert json.loads((tmp_path / "clip.json").read_text()) == json.loads(json.dumps(manifest))
     loaded = load_network("clip", WeightsSource("file", str(tmp_path / "clip.safetensors")))
-    assert loaded.config == bundle.config and loaded.sha256 == manifest["sha256"]
+    assert loaded.config == config and loaded.sha256 == manifest["sha256"]

@@ -10,8 +10,8 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from api.categories import CategorySimilarity
-from api.mmr import mmr_select
+from recommend.categories import CategorySimilarity
+from recommend.mmr import mmr_select
 from store.protocol import Filter, Hit, Payload, Vector, VectorStore
 
 CategoryMode = Literal["soft", "hard", "off"]

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from api.categories import CategorySimilarity
-from api.mmr import mmr_select
-from api.pipeline import intra_list_diversity
+from recommend.categories import CategorySimilarity
+from recommend.mmr import mmr_select
+from recommend.pipeline import intra_list_diversity
 
 
 def _unit(*rows: list[float]) -> np.ndarray:

@@ -1,0 +1,35 @@
+"""Text-search scoring and the Hybrid weight grid, on hand-computed cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bench.text_search import evaluate_text_model, load_query_set
+from bench.tune_hybrid import weight_grid
+from embed.hybrid import HybridWeights
+
+
+def test_hit_at_5_is_the_share_of_fitting_results() -> None:
+    corpus = np.eye(6, dtype=np.float32)
+    types = np.array(["Watches"] * 3 + ["Socks"] * 3, dtype=object)
+    query = corpus[0] + corpus[1] + corpus[2] + 0.5 * corpus[3]
+    query = (query / np.linalg.norm(query))[None, :]
+    result = evaluate_text_model(query, corpus, types, [{"text": "q", "types": ["Watches"]}], 0)
+    assert result["hit_at_5"]["mean"] == pytest.approx(3 / 5)
+    assert result["top_1"]["mean"] == 1.0 and result["any_at_5"]["mean"] == 1.0
+    result = evaluate_text_model(query, corpus, types, [{"text": "q", "types": ["Belts"]}], 0)
+    assert result["hit_at_5"]["mean"] == 0.0 and result["any_at_5"]["mean"] == 0.0
+
+
+def test_the_committed_query_set_is_large_and_well_formed() -> None:
+    queries = load_query_set()
+    assert len(queries) >= 60
+    assert all(q["text"].strip() and q["types"] for q in queries)
+    assert len({q["text"] for q in queries}) == len(queries)
+
+
+def test_the_weight_grid_covers_every_triple_summing_to_one() -> None:
+    grid = weight_grid(10)
+    assert len(grid) == 55 and HybridWeights(0.4, 0.4, 0.2) in grid
+    assert all(abs(w.image + w.text + w.category - 1) < 1e-9 and w.image > 0 for w in grid)

@@ -1,0 +1,62 @@
+"""The pretrained text encoder: offline from its package, verified, and meaningful."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from embed.errors import WeightsCorruptError
+from embed.text import category_prompt
+from embed.text_encoder import WEIGHTS_SHA256, TextEncoder, package_model_dir
+from recommend.categories import CategorySimilarity
+
+
+def test_loads_offline_from_the_installed_package(
+    text_encoder: TextEncoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert text_encoder.sha256 == WEIGHTS_SHA256
+    assert text_encoder.describe()["source"] == "package"
+    vectors = text_encoder.encode(["red summer dress", "black leather wallet"])
+    assert vectors.shape == (2, 384)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_a_tampered_weights_file_is_refused(tmp_path: Path) -> None:
+    copy = shutil.copytree(package_model_dir(), tmp_path / "model")
+    weights = copy / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(WeightsCorruptError, match="not the pinned"):
+        TextEncoder.load(copy)
+
+
+def test_batched_and_single_texts_agree(text_encoder: TextEncoder) -> None:
+    texts = ["a", "shades to protect my eyes from the sun", "a photo of Watches", "a"]
+    batch = text_encoder.encode(texts)
+    single = np.concatenate([text_encoder.encode([t]) for t in texts])
+    np.testing.assert_allclose(batch, single, atol=1e-5)
+
+
+def test_language_knowledge_reaches_the_categories(text_encoder: TextEncoder) -> None:
+    names = ["Watches", "Wristbands", "Socks", "Free Gifts", "Sunglasses"]
+    vectors = text_encoder.encode([category_prompt(n) for n in names])
+    similarity = CategorySimilarity(names, vectors)
+    assert similarity.nearest("Watches", 1)[0][0] == "Wristbands"
+
+
+def test_a_new_article_type_gets_a_real_similarity(text_encoder: TextEncoder) -> None:
+    def encode(names: Sequence[str]) -> np.ndarray:
+        return text_encoder.encode([category_prompt(n) for n in names])
+
+    names = ["Watches", "Tshirts"]
+    similarity = CategorySimilarity(names, encode(names), encode)
+    smart_watch = similarity.similarity("Watches", "Smart Watches")
+    assert smart_watch > 0.3
+    assert smart_watch > similarity.similarity("Tshirts", "Smart Watches")
+    assert CategorySimilarity(names, encode(names)).similarity("Watches", "Smart Watches") == 0.0

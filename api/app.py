@@ -19,6 +19,7 @@ from PIL import Image
 from api.errors import EXCEPTION_HANDLERS, ApiError
 from api.ids import parse_product_id
 from api.openapi import SearchOperation
+from api.request_id import request_id_middleware
 from api.schemas import (
     CategoryMode,
     ErrorBody,
@@ -385,6 +386,7 @@ def create_app(services: Services) -> Litestar:
         ],
         dependencies={"services": Provide(lambda: services, use_cache=True, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[request_id_middleware],
         on_shutdown=[services.close],
         openapi_config=OpenAPIConfig(
             title="Lookalike",

@@ -71,3 +71,13 @@ def test_image_search_finds_the_product_itself(client: httpx.Client) -> None:
         body = response.json()
         assert body["results"][0]["product_id"] == "15970"
         assert body["results"][0]["ann_score"] > 0.99
+
+
+def test_every_response_carries_a_request_id(client: httpx.Client) -> None:
+    echoed = client.get("/health", headers={"X-Request-ID": "shop-42.a:b"})
+    assert echoed.headers["x-request-id"] == "shop-42.a:b"
+    generated = client.get("/recommend", params={"product_id": "abc"})
+    assert generated.status_code == 404 and len(generated.headers["x-request-id"]) == 32
+    crafted = client.get("/health", headers={"X-Request-ID": "evil\tvalue" + "x" * 200})
+    assert crafted.headers["x-request-id"] != "evil\tvalue" + "x" * 200
+    assert len(crafted.headers["x-request-id"]) == 32

@@ -14,7 +14,7 @@ import msgspec
 import pandas as pd
 
 from api.schemas import Product
-from embed.hybrid import DEFAULT_HYBRID, HybridWeights
+from embed.hybrid import recorded_weights
 from embed.online import Encoders
 from embed.registry import MODELS, NETWORKS
 from embed.sources import WeightsSource
@@ -165,10 +165,9 @@ class Services:
                     for m in self.manifests.values()
                     if m.get("network") in NETWORKS
                 }
-                hybrid = self.manifests.get("hybrid", {}).get("hybrid_weights")
                 self._encoders = Encoders(
                     sources,
-                    hybrid=HybridWeights(**hybrid) if hybrid else DEFAULT_HYBRID,
+                    hybrid=recorded_weights(self.manifests.get("hybrid")),
                     category_names=self.categories.names,
                 )
             return self._encoders

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from bench import metrics
-from embed.hybrid import DEFAULT_HYBRID, HybridWeights
+from embed.hybrid import recorded_weights
 from embed.online import Encoders
 from embed.registry import models_answering
 from ingest.catalog import load_catalog
@@ -66,18 +66,13 @@ def evaluate_text_model(
     return summary
 
 
-def hybrid_weights(settings: Settings) -> HybridWeights:
-    """The weights the hybrid collection was built with (its manifest), else the default."""
-    path = settings.embeddings_dir / "hybrid" / "manifest.json"
-    weights = json.loads(path.read_text()).get("hybrid_weights") if path.is_file() else None
-    return HybridWeights(**weights) if weights else DEFAULT_HYBRID
-
-
 def run_text(settings: Settings, seed: int) -> dict[str, Any]:
     """Every text-capable embedded model on the whole catalogue (exact search, λ = 1)."""
     queries = load_query_set()
     products = load_catalog(settings.catalog_dir).set_index("id")["articleType"]
-    encoders = Encoders(hybrid=hybrid_weights(settings))
+    manifest = settings.embeddings_dir / "hybrid" / "manifest.json"
+    recorded = json.loads(manifest.read_text()) if manifest.is_file() else None
+    encoders = Encoders(hybrid=recorded_weights(recorded))
     texts = [q["text"] for q in queries]
     results = {}
     for model in [m for m in TEXT_MODELS if m in available_models(settings.embeddings_dir)]:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -33,6 +34,12 @@ class HybridWeights:
 
 
 DEFAULT_HYBRID = HybridWeights()
+
+
+def recorded_weights(manifest: Mapping[str, Any] | None) -> HybridWeights:
+    """The weights a hybrid embedding manifest records (the default when there is none)."""
+    weights = (manifest or {}).get("hybrid_weights")
+    return HybridWeights(**weights) if weights else DEFAULT_HYBRID
 
 
 def category_vectors(encoder: TextEncoder, categories: Sequence[str]) -> Vectors:

@@ -13,7 +13,7 @@ from PIL import Image
 from embed.encoding import Vectors, encode_pixels
 from embed.hybrid import DEFAULT_HYBRID, HybridWeights, category_vectors, hybrid_vectors
 from embed.loader import NetworkLoader
-from embed.registry import Network, get_model
+from embed.registry import Network, get_model, models_answering
 from embed.text import category_prompt
 from embed.text_encoder import TextEncoder
 from embed.weights import WEIGHTS_DIR, WeightsSource
@@ -58,8 +58,10 @@ class Encoders:
         """Query vectors of texts for a model that text can search: `clip` and `clip_text` share
         the text space; for `hybrid` the text stands in for all three of its signals."""
         spec = get_model(model)
-        if spec.input == "image" and spec.network != "clip":
-            raise ValueError(f"{model!r} is purely visual; text cannot search it")
+        if "text" not in spec.queries:
+            raise ValueError(
+                f"{model!r} cannot be searched by text; use {models_answering('text')}"
+            )
         vectors = self.encode_texts(texts)
         if spec.input == "hybrid":
             return hybrid_vectors(self._hybrid, vectors, vectors, vectors)

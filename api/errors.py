@@ -20,8 +20,14 @@ RETRY_AFTER_S = 5
 class ApiError(HTTPException):
     """An HTTP error with a message for people and, when one parameter is at fault, its name."""
 
-    def __init__(self, status_code: int, detail: str, field: str | None = None) -> None:
-        super().__init__(status_code=status_code, detail=detail)
+    def __init__(
+        self,
+        status_code: int,
+        detail: str,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(status_code=status_code, detail=detail, headers=headers)
         self.field = field
 
 
@@ -53,7 +59,7 @@ def _validation_message(exc: ValidationException) -> str:
 def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     """Litestar's own errors (validation, 404 routes, 405, 413) and ours, in one shape."""
     if isinstance(exc, ApiError):
-        return _body(exc.status_code, exc.detail, exc.field)
+        return _body(exc.status_code, exc.detail, exc.field, **(exc.headers or {}))
     if isinstance(exc, ValidationException):
         return _body(400, _validation_message(exc), _validation_field(exc))
     return _body(exc.status_code, exc.detail, **(exc.headers or {}))

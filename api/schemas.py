@@ -128,3 +128,22 @@ class ErrorBody(msgspec.Struct, kw_only=True):
     status_code: int
     detail: str
     field: str | None = None
+
+
+class ProductWritten(msgspec.Struct, kw_only=True):
+    """A write's result: the stored product, the models that hold it, the new catalogue version."""
+
+    product: Product
+    models: list[str]
+    catalogue_version: int
+
+
+class CatalogInfo(msgspec.Struct, kw_only=True):
+    """`GET /catalog`: product counts, the catalogue version and when it last changed."""
+
+    products: int
+    with_image: int
+    without_image: int
+    version: int
+    last_write: str | None
+    writes_enabled: bool

@@ -4,28 +4,30 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import random
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import msgspec
-import pandas as pd
-
+from api.errors import ApiError
 from api.schemas import Product
+from catalogue.database import CatalogueDB
+from catalogue.live import LiveCatalogue
 from embed.hybrid import recorded_weights
 from embed.online import Encoders
 from embed.registry import MODELS, NETWORKS
 from embed.sources import WeightsSource
 from embed.text import category_prompt
-from ingest.catalog import load_catalog
 from lookalike.settings import Settings
 from recommend.categories import CategorySimilarity, Vectors
-from store import open_for_serving
+from store import collection_record, open_for_serving
 from store.errors import QdrantUnreachableError, UnknownCollectionError
 from store.protocol import VectorStore
 
+log = logging.getLogger("lookalike.api")
+CLOSE_GRACE_S = 10.0  # a replaced build stays open this long for requests already using it
 DESCRIPTIONS = {
     "resnet": "Visual only (ResNet): shape and texture look-alikes, blind to category labels.",
     "efficientnet": "Visual only (EfficientNet): a second visual opinion, often more diverse.",
@@ -36,61 +38,63 @@ DESCRIPTIONS = {
 }
 
 
-def _text(value: Any) -> str | None:
-    return None if pd.isna(value) else str(value)
-
-
-def product_from_row(row: Any) -> Product:
+def product_view(record: Mapping[str, Any]) -> Product:
     """The API view of a catalogue row."""
-    has_image = bool(row.has_image)
+    has_image = bool(record["has_image"])
     return Product(
-        product_id=str(row.id),
-        name=_text(row.name),
-        gender=_text(row.gender),
-        masterCategory=_text(row.masterCategory),
-        subCategory=_text(row.subCategory),
-        articleType=_text(row.articleType),
-        baseColour=_text(row.baseColour),
-        season=_text(row.season),
-        year=None if pd.isna(row.year) else int(row.year),
-        usage=_text(row.usage),
+        product_id=str(record["id"]),
+        name=record.get("name"),
+        gender=record.get("gender"),
+        masterCategory=record.get("masterCategory"),
+        subCategory=record.get("subCategory"),
+        articleType=record.get("articleType"),
+        baseColour=record.get("baseColour"),
+        season=record.get("season"),
+        year=record.get("year"),
+        usage=record.get("usage"),
         has_image=has_image,
-        image_url=f"/products/{row.id}/image" if has_image else None,
+        image_url=f"/products/{record['id']}/image" if has_image else None,
     )
 
 
+def read_manifests(settings: Settings) -> dict[str, dict[str, Any]]:
+    """The embedding manifest of every model that has one."""
+    return {
+        model: json.loads(path.read_text())
+        for model in MODELS
+        if (path := settings.embeddings_dir / model / "manifest.json").is_file()
+    }
+
+
 class Services:
-    """Everything the handlers need, loaded once at start-up."""
+    """Everything the handlers need: the live catalogue, one open store per model, category
+    similarity and the encoders. A watcher thread follows rebuilds (`switch_builds`)."""
 
     def __init__(
         self,
         settings: Settings,
-        catalog: pd.DataFrame,
+        database: CatalogueDB,
         categories: CategorySimilarity,
         manifests: dict[str, dict[str, Any]],
     ) -> None:
         self.settings = settings
-        self.products = {int(r.id): product_from_row(r) for r in catalog.itertuples(index=False)}
-        self.payloads: dict[int, dict[str, Any]] = {
-            i: msgspec.structs.asdict(p) for i, p in self.products.items()
-        }
         self.categories = categories
         self.manifests = manifests
         self.stores: dict[str, VectorStore] = {}
+        self.records: dict[str, dict[str, Any]] = {}
         self.unreachable: set[str] = set()
-        self._names = catalog.set_index("id")["name"].fillna("").str.lower()
-        self._with_image = [i for i, p in self.products.items() if p.has_image]
+        self.catalogue = LiveCatalogue(
+            database, settings.data_dir, lambda: dict(self.stores), lambda: self.encoders
+        )
         self._encoders: Encoders | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # opening stores; taken before the catalogue's write lock
+        self._encoders_lock = threading.Lock()
+        self._watching = threading.Event()
 
     @classmethod
     def load(cls, settings: Settings) -> Services:
         """Open the catalogue, the category matrix and every model collection that exists."""
-        manifests = {
-            model: json.loads(path.read_text())
-            for model in MODELS
-            if (path := settings.embeddings_dir / model / "manifest.json").is_file()
-        }
+        manifests = read_manifests(settings)
 
         def encode_categories(names: Sequence[str]) -> Vectors:
             # A new articleType gets its vector from its name, with the query encoder.
@@ -99,7 +103,7 @@ class Services:
         categories = CategorySimilarity.load(
             settings.embeddings_dir / "categories", encode_categories
         )
-        services = cls(settings, load_catalog(settings.catalog_dir), categories, manifests)
+        services = cls(settings, CatalogueDB(settings.catalogue_db), categories, manifests)
         for model in MODELS:
             with contextlib.suppress(QdrantUnreachableError, UnknownCollectionError):
                 services.store(model)
@@ -115,7 +119,7 @@ class Services:
             return self.stores[model]
         with self._lock:
             try:
-                self.stores[model] = open_for_serving(self.settings, model)
+                self._open(model)
             except UnknownCollectionError:
                 return None
             except QdrantUnreachableError:
@@ -124,40 +128,106 @@ class Services:
             self.unreachable.discard(model)
             return self.stores[model]
 
+    def _open(self, model: str) -> VectorStore | None:
+        """Open the live build of a collection, replay newer catalogue writes into it and serve
+        it; returns the store it replaced."""
+        record = collection_record(self.settings, model) or {}
+        store = open_for_serving(self.settings, model)
+        since = int(record.get("source", {}).get("catalogue_version", 0))
+        with self.catalogue.writing():
+            replayed = self.catalogue.reconcile(model, store, since)
+            old = self.stores.get(model)
+            self.stores[model], self.records[model] = store, record
+        if replayed:
+            log.info("%s: replayed %d catalogue writes into the new build", model, replayed)
+        return old
+
+    def switch_builds(self) -> list[str]:
+        """Serve every collection rebuilt since it was opened (no restart, no failed request):
+        the old build closes once in-flight requests are done. Returns the models switched."""
+        switched = []
+        for model in MODELS:
+            try:
+                record = collection_record(self.settings, model)
+            except QdrantUnreachableError:
+                continue
+            if record is None or record == self.records.get(model):
+                continue
+            with self._lock:
+                old = self._open(model)
+            if old is not None:
+                threading.Timer(CLOSE_GRACE_S, old.close).start()
+            switched.append(model)
+        if switched:
+            self.reload_manifests()
+        self.catalogue.refresh()
+        return switched
+
+    def reload_manifests(self) -> None:
+        """Read the embedding manifests again; new weights mean new encoders for writes."""
+        manifests = read_manifests(self.settings)
+        with self._encoders_lock:
+            if manifests != self.manifests:
+                self.manifests, self._encoders = manifests, None
+
+    def watch(self, every_s: float = 1.0) -> None:
+        """Follow rebuilds and other processes' writes in a background thread until `close`."""
+
+        def loop() -> None:
+            while not self._watching.wait(every_s):
+                try:
+                    if switched := self.switch_builds():
+                        log.info("switched to new builds: %s", ", ".join(switched))
+                except Exception:  # keep watching; the next round retries
+                    log.exception("checking for new builds failed")
+
+        threading.Thread(target=loop, name="build-watcher", daemon=True).start()
+
+    def product(self, product_id: int) -> Product | None:
+        """A catalogue product as the API shows it, or None."""
+        record = self.catalogue.get(product_id)
+        return None if record is None else product_view(record)
+
     def payload(self, product_id: int) -> dict[str, Any]:
         """The catalogue metadata of a product (the pipeline's payload source)."""
-        return self.payloads.get(product_id, {})
+        return self.catalogue.get(product_id) or {}
 
     def available_models(self) -> list[str]:
         """Models that are open or waiting for the server to come back."""
         return [m for m in MODELS if m in self.stores or m in self.unreachable]
 
     def close(self) -> None:
-        """Release the stores."""
+        """Stop watching and release the stores and the database."""
+        self._watching.set()
         for store in self.stores.values():
             store.close()
+        self.catalogue.database.close()
 
     def find(self, query: str, limit: int) -> list[Product]:
         """Products whose name contains every word of `query`, shortest names first."""
-        mask = pd.Series(True, index=self._names.index)
-        for word in query.lower().split():
-            mask &= self._names.str.contains(word, regex=False)
-        hits = self._names[mask]
-        ordered = hits.str.len().sort_values(kind="stable").index[:limit]
-        return [self.products[int(i)] for i in ordered]
+        return [product_view(r) for r in self.catalogue.database.find(query.split(), limit)]
 
     def random_product(self) -> Product:
         """A random product that has an image."""
-        return self.products[random.choice(self._with_image)]
+        ids = self.catalogue.ids_with_image()
+        if not ids:
+            raise ApiError(404, "the catalogue has no product with an image yet")
+        return self.product(random.choice(ids)) or self.random_product()
 
-    def image_path(self, product_id: int) -> Path:
+    def image_path(self, product: Product) -> Path | None:
         """The normalised image file of a product."""
-        return self.settings.catalog_dir / "images" / f"{product_id}.png"
+        record = self.catalogue.get(int(product.product_id))
+        return None if record is None else self.catalogue.image_path(record)
+
+    @property
+    def writable(self) -> bool:
+        """Whether the backend takes writes (FAISS serves read-only builds)."""
+        return self.settings.backend != "faiss"
 
     @property
     def encoders(self) -> Encoders:
         """The online image/text encoders, loaded on first use (thread-safe)."""
-        with self._lock:
+        with self._encoders_lock:
             if self._encoders is None:
                 # Encode queries with the very weights the indexed vectors were made with.
                 sources = {

@@ -192,7 +192,7 @@ def run_recall(
     """Every contestant at every size, in one process, in a scratch folder removed afterwards."""
     real = load_embeddings(settings.embeddings_dir, SPEED_MODEL)
     vectors = np.asarray(real.vectors)
-    payloads = Catalogue(settings.catalog_dir).payloads(real.ids)
+    payloads = Catalogue(settings.catalogue_db).payloads(real.ids)
     query_set = QuerySet(
         VectorTable(real)([q.id for q in queries]), [q.article_type for q in queries]
     )

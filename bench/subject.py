@@ -48,7 +48,7 @@ class Subject:
 def catalogue_payloads(settings: Settings) -> dict[int, Payload]:
     """Every product's payload, keyed by id (the API's payload source)."""
     ids = load_catalog(settings.catalog_dir)["id"].to_numpy(dtype=np.int64)
-    return dict(zip(ids.tolist(), Catalogue(settings.catalog_dir).payloads(ids), strict=True))
+    return dict(zip(ids.tolist(), Catalogue(settings.catalogue_db).payloads(ids), strict=True))
 
 
 @contextlib.contextmanager

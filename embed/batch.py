@@ -34,17 +34,21 @@ Ids = npt.NDArray[np.int64]
 
 
 class PixelRows(Dataset[torch.Tensor]):
-    """Catalogue pixels of selected rows, read from the memory-mapped `pixels.npy`."""
+    """Catalogue pixels of selected products: `pixels.npy` rows, or live products' image files."""
 
-    def __init__(self, pixels: npt.NDArray[np.uint8], rows: npt.NDArray[np.int64]) -> None:
-        self.pixels = pixels
-        self.rows = rows
+    def __init__(self, catalog: Catalog, products: pd.DataFrame) -> None:
+        self.catalog = catalog
+        self.rows = products["pixel_row"].fillna(-1).to_numpy(dtype=np.int64)
+        self.files = products["image_file"].tolist()
 
     def __len__(self) -> int:
         return len(self.rows)
 
     def __getitem__(self, index: int) -> torch.Tensor:
-        return torch.from_numpy(np.array(self.pixels[self.rows[index]]))
+        row = self.rows[index]
+        if row < 0:
+            return torch.from_numpy(self.catalog.live_pixels(str(self.files[index])))
+        return torch.from_numpy(np.array(self.catalog.pixels[row]))
 
 
 def _single_thread_worker(_: int) -> None:
@@ -54,9 +58,8 @@ def _single_thread_worker(_: int) -> None:
 def _pixel_batches(
     catalog: Catalog, products: pd.DataFrame, workers: int
 ) -> DataLoader[torch.Tensor]:
-    rows = products["pixel_row"].to_numpy(dtype=np.int64)
     return DataLoader(
-        PixelRows(catalog.pixels, rows),
+        PixelRows(catalog, products),
         batch_size=BATCH_SIZE,
         num_workers=workers,
         worker_init_fn=_single_thread_worker if workers else None,
@@ -140,6 +143,7 @@ def _manifest(
         "network": spec.network,
         "weights": loader.describe(spec.network),
         "catalog_hash": catalog.hash,
+        "catalogue_version": catalog.version,
     }
     if spec.input == "hybrid":
         manifest["hybrid_weights"] = asdict(hybrid)

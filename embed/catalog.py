@@ -1,4 +1,8 @@
-"""Read-only access to the ingested catalogue (docs/CONTRACTS.md, ingest section)."""
+"""Read-only access to the catalogue: products from the catalogue service, pixels from ingest.
+
+Products ingested in bulk have their pixels in `pixels.npy`; products written through the API
+since have theirs in their own normalised image file (docs/CONTRACTS.md).
+"""
 
 from __future__ import annotations
 
@@ -9,44 +13,60 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from catalogue.database import DATABASE_FILE, CatalogueDB, CatalogueNotReadyError
 from embed.errors import CatalogNotReadyError
 
-REQUIRED = ("products.parquet", "pixels.npy", "catalog.sha256")
+Pixels = npt.NDArray[np.uint8]
 
 
 @dataclass(frozen=True)
 class Catalog:
-    """Products, their normalised pixels (memory-mapped) and the build hash."""
+    """Products, their normalised pixels and the identity of the catalogue state."""
 
     products: pd.DataFrame
-    pixels: npt.NDArray[np.uint8]
+    pixels: Pixels  # ingested pixels (memory-mapped), indexed by `pixel_row`
     hash: str
+    version: int
+    data_dir: Path
 
     def with_images(self) -> pd.DataFrame:
         """Products that have a usable image."""
-        return self.products[self.products["pixel_row"].notna()]
+        return self.products[self.products["has_image"]]
 
-    def pixels_of(self, products: pd.DataFrame) -> npt.NDArray[np.uint8]:
+    def pixels_of(self, products: pd.DataFrame) -> Pixels:
         """The (N, 80, 80, 3) pixels of products that all have an image, in their order."""
-        return np.asarray(self.pixels[products["pixel_row"].to_numpy(dtype=np.int64)])
+        rows = products["pixel_row"]
+        out = np.empty((len(products), *self.pixels.shape[1:]), dtype=np.uint8)
+        ingested = rows.notna().to_numpy()
+        out[ingested] = self.pixels[rows[ingested].to_numpy(dtype=np.int64)]
+        for index in np.flatnonzero(~ingested):
+            out[index] = self.live_pixels(str(products["image_file"].iloc[index]))
+        return out
 
+    def live_pixels(self, image_file: str) -> Pixels:
+        """The pixels of a product written through the API (its normalised PNG)."""
+        from PIL import Image
 
-def _read_products(catalog_dir: Path) -> pd.DataFrame:
-    try:
-        from ingest.catalog import load_catalog  # the ingest stage's reader, when available
-    except ImportError:
-        return pd.read_parquet(catalog_dir / "products.parquet")
-    return load_catalog(catalog_dir)
+        with Image.open(self.data_dir / image_file) as image:
+            return np.asarray(image.convert("RGB"), dtype=np.uint8)
 
 
 def open_catalog(catalog_dir: Path) -> Catalog:
-    """Open the catalogue written by `lookalike ingest`, or explain how to create it."""
-    missing = [name for name in REQUIRED if not (catalog_dir / name).is_file()]
-    if missing:
+    """The catalogue as the catalogue service holds it now, or how to create it."""
+    pixels_file = catalog_dir / "pixels.npy"
+    database_file = catalog_dir.parent / DATABASE_FILE
+    try:
+        database = CatalogueDB(database_file)
+    except CatalogueNotReadyError as exc:
+        raise CatalogNotReadyError(str(exc)) from exc
+    if not pixels_file.is_file():
         raise CatalogNotReadyError(
-            f"{catalog_dir} lacks {', '.join(missing)}; run `lookalike ingest` first "
+            f"{catalog_dir} lacks pixels.npy; run `lookalike ingest` first "
             "(or pass --data-dir pointing at an ingested catalogue)"
         )
-    pixels = np.load(catalog_dir / "pixels.npy", mmap_mode="r")
-    catalog_hash = (catalog_dir / "catalog.sha256").read_text().split()[0]
-    return Catalog(_read_products(catalog_dir), pixels, catalog_hash)
+    try:
+        products, version, identity = database.frame(), database.version, database.identity()
+    finally:
+        database.close()
+    pixels = np.load(pixels_file, mmap_mode="r")
+    return Catalog(products, pixels, identity, version, catalog_dir.parent)

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from catalogue.database import DATABASE_FILE, CatalogueDB
 from ingest.images import IMAGE_SIZE, CheckedImage, check_image
 from ingest.styles import COLUMNS, RowIssue, normalise_name, read_styles
 from lookalike.errors import LookalikeError
@@ -152,15 +153,44 @@ def current_fingerprint(catalog_dir: Path) -> str | None:
         return None
 
 
+def _fill_database(
+    catalog_dir: Path, frame: pd.DataFrame, fingerprint: str, discard_live_writes: bool
+) -> None:
+    """Make the catalogue database hold exactly the ingested products."""
+    rows = frame.assign(
+        image_file=(f"{catalog_dir.name}/images/" + frame["id"].astype(str) + ".png").where(
+            frame["has_image"]
+        )
+    )
+    database = CatalogueDB(catalog_dir.parent / DATABASE_FILE, create=True)
+    try:
+        database.fill(rows, fingerprint, discard_live_writes)
+    finally:
+        database.close()
+
+
 def build_catalog(
-    source: Path, catalog_dir: Path, workers: int = 2, force: bool = False
+    source: Path,
+    catalog_dir: Path,
+    workers: int = 2,
+    force: bool = False,
+    discard_live_writes: bool = False,
 ) -> dict[str, Any] | None:
-    """Ingest `source` into `catalog_dir`; returns the report, or None when already up to date."""
+    """Ingest `source` into `catalog_dir` and the catalogue database beside it.
+
+    Returns the report, or None when already up to date. Refused (LiveWritesError) when products
+    were written through the API since the last ingest, unless `discard_live_writes`.
+    """
     started = time.perf_counter()
     table = read_styles(source / "styles.csv")
     fingerprint = source_fingerprint(source)
+    database = catalog_dir.parent / DATABASE_FILE
     if not force and current_fingerprint(catalog_dir) == fingerprint:
+        if not database.is_file() or CatalogueDB(database).fingerprint != fingerprint:
+            _fill_database(catalog_dir, load_catalog(catalog_dir), fingerprint, discard_live_writes)
         return None
+    if database.is_file() and not discard_live_writes:
+        CatalogueDB(database).refuse_if_live_writes()
     builds = catalog_dir.with_name(catalog_dir.name + ".builds")
     build = builds / f"{fingerprint[:12]}-{os.getpid()}-{time.time_ns()}"
     (build / "images").mkdir(parents=True)
@@ -180,6 +210,7 @@ def build_catalog(
         report = _report(frame, table, fingerprint, time.perf_counter() - started, source)
         (build / REPORT_FILE).write_text(json.dumps(report, indent=1))
         (build / HASH_FILE).write_text(fingerprint + "\n")
+        _fill_database(catalog_dir, frame, fingerprint, discard_live_writes)
         _swap_in(build, catalog_dir)
     except BaseException:
         shutil.rmtree(build, ignore_errors=True)

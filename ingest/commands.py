@@ -15,13 +15,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--source", type=Path, help="catalogue folder (env LOOKALIKE_SOURCE)")
     parser.add_argument("--workers", type=int, default=2, help="image-checking processes")
     parser.add_argument("--force", action="store_true", help="rebuild even when up to date")
+    parser.add_argument(
+        "--discard-live-writes",
+        action="store_true",
+        help="replace products written through the API with the source's rows",
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Ingest and print a short summary."""
     settings = Settings().override(source=args.source, data_dir=args.data_dir)
-    report = build_catalog(settings.source, settings.catalog_dir, args.workers, args.force)
+    report = build_catalog(
+        settings.source, settings.catalog_dir, args.workers, args.force, args.discard_live_writes
+    )
     if report is None:
         print(f"catalogue up to date: {settings.catalog_dir}")
         return 0

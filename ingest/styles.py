@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from lookalike.errors import LookalikeError
+from lookalike.ids import parse_product_id
 
 COLUMNS = (
     "id",
@@ -62,9 +63,20 @@ def _decode(path: Path, raw: bytes) -> str:
         ) from exc
 
 
-def _null(value: str) -> str | None:
-    value = value.strip()
-    return None if value in NULL_MARKERS else value
+def clean_text(value: str | None) -> str | None:
+    """A text field as the catalogue keeps it: trimmed; empty or "NA" is null."""
+    value = None if value is None else value.strip()
+    return None if value is None or value in NULL_MARKERS else value
+
+
+def parse_year(raw: str | None) -> tuple[int | None, str | None]:
+    """A year as the catalogue keeps it, and why it was dropped (not a number: kept as null)."""
+    year = clean_text(raw)
+    if year is None:
+        return None, None
+    if not (year.isascii() and year.isdigit()):
+        return None, f"year {year!r} is not a number: kept as null"
+    return int(year), None
 
 
 def read_styles(path: Path) -> StylesTable:
@@ -111,12 +123,12 @@ def read_styles(path: Path) -> StylesTable:
             )
             continue
         raw_id = fields[position["id"]].strip()
-        if not raw_id.isdigit():
+        product_id = parse_product_id(raw_id)
+        if product_id is None:
             table.rejected.append(
                 RowIssue(line, f"id {raw_id!r} is not a positive integer", raw_id)
             )
             continue
-        product_id = int(raw_id)
         if product_id in seen:
             table.rejected.append(
                 RowIssue(line, f"id {product_id} repeats line {seen[product_id]}", raw_id)
@@ -125,14 +137,10 @@ def read_styles(path: Path) -> StylesTable:
         seen[product_id] = line
         record: dict[str, object] = {"id": product_id, "line": line}
         for column in TEXT_COLUMNS:
-            record[column] = _null(fields[position[column]])
-        raw_year = _null(fields[position["year"]])
-        if raw_year is not None and not raw_year.isdigit():
-            table.warnings.append(
-                RowIssue(line, f"year {raw_year!r} is not a number: kept as null", raw_id)
-            )
-            raw_year = None
-        record["year"] = None if raw_year is None else int(raw_year)
+            record[column] = clean_text(fields[position[column]])
+        record["year"], dropped = parse_year(fields[position["year"]])
+        if dropped:
+            table.warnings.append(RowIssue(line, dropped, raw_id))
         records.append(record)
     frame = pd.DataFrame.from_records(records, columns=["id", "line", *TEXT_COLUMNS, "year"])
     frame = frame.astype({"id": "int64", "line": "int64", "year": "Int64"})

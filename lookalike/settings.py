@@ -7,6 +7,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from catalogue.database import DATABASE_FILE
+
 
 def _env_path(name: str, default: str) -> Path:
     return Path(os.environ.get(name, default))
@@ -25,6 +27,7 @@ class Settings:
         default_factory=lambda: os.environ.get("QDRANT_URL", "http://localhost:6333")
     )
     qdrant_api_key: str | None = field(default_factory=lambda: os.environ.get("QDRANT_API_KEY"))
+    api_key: str | None = field(default_factory=lambda: os.environ.get("LOOKALIKE_API_KEY") or None)
     api_url: str = field(
         default_factory=lambda: os.environ.get("LOOKALIKE_API_URL", "http://127.0.0.1:8000")
     )
@@ -33,6 +36,16 @@ class Settings:
     def catalog_dir(self) -> Path:
         """The validated catalogue written by `lookalike ingest`."""
         return self.data_dir / "catalog"
+
+    @property
+    def catalogue_db(self) -> Path:
+        """The catalogue service's SQLite database: product metadata, version, write log."""
+        return self.data_dir / DATABASE_FILE
+
+    @property
+    def live_images_dir(self) -> Path:
+        """Normalised images of products written through the API."""
+        return self.data_dir / "catalogue-images"
 
     @property
     def embeddings_dir(self) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import secrets
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -105,6 +106,7 @@ def build_collection(
     chosen = get_backend(settings, backend, client)
     build_options = options or BuildOptions()
     full_record = {
+        "build_id": secrets.token_hex(8),  # tells a rebuild from the same inputs apart
         "collection": collection,
         "backend": chosen.name,
         "dim": dim,

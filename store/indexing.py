@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 from tqdm import tqdm
 
+from catalogue.database import CatalogueDB, CatalogueNotReadyError
 from ingest.styles import COLUMNS
 from lookalike.settings import Settings
 from store.errors import CatalogError, EmbeddingsError
@@ -26,8 +26,14 @@ from store.protocol import Payload
 if TYPE_CHECKING:
     from qdrant_client import QdrantClient
 
-# The catalogue's columns, with the normalised `name` in place of the raw display name.
-PAYLOAD_FIELDS = ("id", "name", *(c for c in COLUMNS[1:] if c != "productDisplayName"))
+# The catalogue's columns, with the normalised `name` in place of the raw display name, and the
+# catalogue version of the product's last write.
+PAYLOAD_FIELDS = (
+    "id",
+    "name",
+    *(c for c in COLUMNS[1:] if c != "productDisplayName"),
+    "version",
+)
 UPSERT_BATCH = 2048
 EMBED_HINT = "run `lookalike embed` first"
 
@@ -40,6 +46,7 @@ class Embeddings:
     ids: npt.NDArray[np.int64]
     vectors: npt.NDArray[np.float32]
     manifest_sha256: str
+    catalogue_version: int  # the catalogue version the vectors were computed from
 
     @property
     def dim(self) -> int:
@@ -81,28 +88,36 @@ def load_embeddings(embeddings_dir: Path, model: str) -> Embeddings:
     if np.unique(ids).size != count:
         raise EmbeddingsError(f"{folder}/ids.npy repeats ids: re-run `lookalike embed`")
     digest = hashlib.sha256(raw).hexdigest()
-    return Embeddings(model, ids.astype(np.int64), vectors, digest)
+    version = int(manifest.get("catalogue_version", 0))
+    return Embeddings(model, ids.astype(np.int64), vectors, digest, version)
 
 
 class Catalogue:
-    """Product metadata keyed by catalogue id, turned into payloads."""
+    """Product metadata keyed by catalogue id, turned into payloads (from the catalogue service)."""
 
-    def __init__(self, catalog_dir: Path) -> None:
-        path = catalog_dir / "products.parquet"
-        if not path.is_file():
-            raise CatalogError(f"no catalogue at {path}: run `lookalike ingest` first")
-        frame = pd.read_parquet(path)
-        absent = [f for f in PAYLOAD_FIELDS if f not in frame.columns]
-        if absent:
-            raise CatalogError(
-                f"{path} lacks the columns {', '.join(absent)}: re-run `lookalike ingest`"
-            )
+    def __init__(self, database_file: Path) -> None:
+        try:
+            database = CatalogueDB(database_file)
+        except CatalogueNotReadyError as exc:
+            raise CatalogError(str(exc)) from exc
+        try:
+            frame, self.identity = database.frame(), database.identity()
+            self._deletes = {c.id: c.version for c in database.changes_since(0) if c.op == "delete"}
+        finally:
+            database.close()
         self._rows = frame.set_index("id", drop=False)[list(PAYLOAD_FIELDS)]
-        self.sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+
+    def deleted_since(self, version: int) -> list[int]:
+        """Ids removed through the API after catalogue version `version`."""
+        return [i for i, at in self._deletes.items() if i is not None and at > version]
+
+    def known(self, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        """Which ids the catalogue holds."""
+        return np.isin(ids, self._rows.index.to_numpy())
 
     def payloads(self, ids: npt.NDArray[np.int64]) -> list[Payload]:
         """Payloads of the given ids, in order; nulls as None."""
-        unknown = np.setdiff1d(ids, self._rows.index.to_numpy())
+        unknown = ids[~self.known(ids)]
         if unknown.size:
             raise CatalogError(
                 f"{unknown.size} embedded ids are not in the catalogue (e.g. {unknown[:3].tolist()}): "
@@ -139,19 +154,30 @@ def index_model(
     force: bool = False,
     progress: bool = True,
 ) -> IndexReport:
-    """Replace the model's collection with its embeddings, unless it already matches them."""
+    """Replace the model's collection with its embeddings, unless it already matches them.
+
+    Products deleted from the catalogue since `lookalike embed` are left out; the build records
+    the catalogue version its vectors reflect, and the API replays later writes into it.
+    """
     embeddings = load_embeddings(settings.embeddings_dir, model)
-    count = len(embeddings.ids)
     source: dict[str, Any] = {
         "manifest_sha256": embeddings.manifest_sha256,
-        "catalog_sha256": catalogue.sha256,
-        "count": count,
+        "catalogue_version": embeddings.catalogue_version,
+        "count": len(embeddings.ids),
     }
     live = collection_record(settings, model, backend=backend, client=client)
     if not force and live is not None and _matches(live, source, options.describe(backend)):
-        return IndexReport(model, backend, False, count, 0.0)
+        return IndexReport(model, backend, False, len(embeddings.ids), 0.0)
     started = time.perf_counter()
-    payloads = catalogue.payloads(embeddings.ids)
+    kept = catalogue.known(embeddings.ids) | ~np.isin(
+        embeddings.ids, catalogue.deleted_since(embeddings.catalogue_version)
+    )
+    ids, vectors = embeddings.ids, embeddings.vectors
+    if not kept.all():
+        print(f"{model}: {int((~kept).sum())} products deleted since `lookalike embed` left out")
+        ids, vectors = ids[kept], vectors[kept]
+    count = len(ids)
+    payloads = catalogue.payloads(ids)
     building = build_collection(
         settings,
         model,
@@ -166,9 +192,7 @@ def index_model(
         for start in range(0, count, UPSERT_BATCH):
             end = min(start + UPSERT_BATCH, count)
             store.upsert(
-                embeddings.ids[start:end].tolist(),
-                np.asarray(embeddings.vectors[start:end]),
-                payloads[start:end],
+                ids[start:end].tolist(), np.asarray(vectors[start:end]), payloads[start:end]
             )
             bar.update(end - start)
         bar.set_postfix_str("building the index")
@@ -198,7 +222,7 @@ def index_models(
     chosen = list(models) if models else available_models(settings.embeddings_dir)
     if not chosen:
         raise EmbeddingsError(f"no embeddings under {settings.embeddings_dir}: {EMBED_HINT}")
-    catalogue = Catalogue(settings.catalog_dir)
+    catalogue = Catalogue(settings.catalogue_db)
     return [
         index_model(
             settings,

@@ -22,19 +22,22 @@ from store.protocol import CollectionInfo, Filter, Hit, Payload, Vector, VectorS
 class MirroredStore:
     """A store whose `vectors(ids)` reads the embeddings file; everything else is delegated.
 
-    Writes go to the wrapped store and retire the mirror, so it can never disagree with the index.
+    Writes go to the wrapped store and into an overlay of written vectors and deleted ids that
+    `vectors` consults first, so the mirror never disagrees with the index.
     """
 
     def __init__(self, inner: VectorStore, embeddings: Embeddings) -> None:
         self._inner = inner
         # A plain ndarray view of the memory map: indexing rows of a np.memmap is ~20x slower.
-        self._matrix: Vector | None = np.asarray(embeddings.vectors)
+        self._matrix: Vector = np.asarray(embeddings.vectors)
         self._row = {int(pid): row for row, pid in enumerate(embeddings.ids)}
+        self._written: dict[int, Vector | None] = {}  # None: deleted since the build
 
     def upsert(self, ids: Sequence[int], vectors: Vector, payloads: Sequence[Payload]) -> None:
-        """Insert or replace points (the mirror retires)."""
-        self._matrix = None
+        """Insert or replace points, in the store and the overlay."""
         self._inner.upsert(ids, vectors, payloads)
+        for i, vector in zip(ids, np.asarray(vectors, dtype=np.float32), strict=True):
+            self._written[int(i)] = vector.copy()
 
     def search(
         self, vector: Vector, limit: int, filter: Filter | None = None, with_payload: bool = True
@@ -49,11 +52,22 @@ class MirroredStore:
         return self._inner.search_batch(vectors, limit, filter, with_payload)
 
     def vectors(self, ids: Sequence[int]) -> dict[int, Vector]:
-        """Stored vectors of the given ids, from the mirror while it is valid."""
-        if self._matrix is None:
-            return self._inner.vectors(ids)
-        rows = {int(i): self._row.get(int(i)) for i in ids}
-        return {i: self._matrix[row] for i, row in rows.items() if row is not None}
+        """Stored vectors of the given ids: written here since the build, else from the file,
+        else (written before a restart) from the store."""
+        found: dict[int, Vector] = {}
+        elsewhere = []
+        for i in map(int, ids):
+            if i in self._written:
+                vector = self._written[i]
+                if vector is not None:
+                    found[i] = vector
+            elif (row := self._row.get(i)) is not None:
+                found[i] = self._matrix[row]
+            else:
+                elsewhere.append(i)
+        if elsewhere:
+            found |= self._inner.vectors(elsewhere)
+        return found
 
     def payloads(self, ids: Sequence[int]) -> dict[int, Payload]:
         """Stored payloads of the given ids."""
@@ -64,14 +78,15 @@ class MirroredStore:
         return self._inner.count()
 
     def delete(self, ids: Sequence[int]) -> None:
-        """Remove points (the mirror retires)."""
-        self._matrix = None
+        """Remove points, from the store and the overlay."""
         self._inner.delete(ids)
+        self._written.update(dict.fromkeys(map(int, ids)))
 
     def info(self) -> CollectionInfo:
-        """The wrapped store's info, marked as mirrored while the mirror is valid."""
+        """The wrapped store's info, marked as mirrored, with the number of writes since the build."""
         info = self._inner.info()
-        details: dict[str, Any] = {**info.details, "vector_mirror": self._matrix is not None}
+        details: dict[str, Any] = {**info.details, "vector_mirror": True}
+        details["written_since_build"] = len(self._written)
         return CollectionInfo(info.name, info.count, info.dim, info.backend, details)
 
     def close(self) -> None:

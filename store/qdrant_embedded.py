@@ -59,12 +59,13 @@ def _edge_config(dim: int, options: BuildOptions) -> edge.EdgeConfig:
         ),
         quantization_config=quantization,
         optimizers=edge.EdgeOptimizersConfig(indexing_threshold=1),  # index every segment
-        wal_enabled=False,  # builds are published only after a flush; see EmbeddedQdrantStore
+        # Live writes are durable once `update` returns (a killed process replays its WAL).
+        wal_enabled=True,
     )
 
 
 class EmbeddedQdrantStore:
-    """A collection in an in-process Qdrant shard. Writes are durable after `close`."""
+    """A collection in an in-process Qdrant shard; writes go through its write-ahead log."""
 
     def __init__(
         self, name: str, shard: edge.EdgeShard, dim: int, search_ef: int, release: _Release

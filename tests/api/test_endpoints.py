@@ -26,12 +26,15 @@ def test_product_lookup_and_name_search(client: httpx.Client, catalog: pd.DataFr
     assert random_product["has_image"] and int(random_product["product_id"]) in catalog.index
 
 
-def test_product_image_is_cacheable_png(client: httpx.Client) -> None:
+def test_product_image_is_a_png_revalidated_by_etag(client: httpx.Client) -> None:
     response = client.get("/products/15970/image")
     assert response.status_code == 200
     assert response.headers["content-type"] == "image/png"
-    assert "max-age=86400" in response.headers["cache-control"]
+    assert "no-cache" in response.headers["cache-control"]
     assert response.content.startswith(b"\x89PNG")
+    etag = response.headers["etag"]
+    again = client.get("/products/15970/image", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
 
 
 def test_models_health_ready_docs(client: httpx.Client) -> None:

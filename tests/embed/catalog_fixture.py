@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from catalogue.database import DATABASE_FILE, CatalogueDB
 from ingest.images import check_image
 from ingest.styles import normalise_name, read_styles
 
@@ -21,7 +22,8 @@ def build_catalog(
     ids: Collection[int] | None = None,
     source: Path = RAW_CATALOGUE,
 ) -> Path:
-    """Write products.parquet, images/, pixels.npy and catalog.sha256 for some catalogue rows."""
+    """Write products.parquet, images/, pixels.npy, catalog.sha256 and the catalogue database
+    (beside `out_dir`) for some catalogue rows."""
     frame = read_styles(source / "styles.csv").frame.drop(columns=["line"])
     if ids is not None:
         frame = frame[frame["id"].isin(ids)]
@@ -49,4 +51,10 @@ def build_catalog(
     digest = hashlib.sha256(pixels.tobytes())
     digest.update(frame["id"].to_numpy().tobytes())
     (out_dir / "catalog.sha256").write_text(digest.hexdigest() + "\n")
+    frame["image_file"] = (f"{out_dir.name}/images/" + frame["id"].astype(str) + ".png").where(
+        frame["has_image"]
+    )
+    database = CatalogueDB(out_dir.parent / DATABASE_FILE, create=True)
+    database.fill(frame, digest.hexdigest(), discard_live_writes=True)
+    database.close()
     return out_dir

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from qdrant_client import QdrantClient
 
+from catalogue.database import DATABASE_FILE, CatalogueDB
 from lookalike import cli
 from lookalike.settings import Settings
 from store import BuildOptions, MirroredStore, collection_record, open_for_serving, open_store
@@ -22,7 +23,7 @@ DIMS = {"clip": 12, "resnet": 20}
 
 
 def write_catalogue(data_dir: Path, ids: list[int]) -> list[dict[str, Any]]:
-    """A products.parquet with the columns of docs/CONTRACTS.md; returns the expected payloads."""
+    """A catalogue database with the columns of docs/CONTRACTS.md; returns the expected payloads."""
     rows = synthetic.payloads(ids)
     frame = pd.DataFrame(rows)
     for column in ("gender", "masterCategory", "subCategory", "articleType", "baseColour"):
@@ -37,10 +38,10 @@ def write_catalogue(data_dir: Path, ids: list[int]) -> list[dict[str, Any]]:
     frame["pixel_row"] = pd.array(range(len(frame)), dtype="Int64")
     frame["image_sha1"] = pd.array([None] * len(frame), dtype="string")
     frame["duplicate_group"] = pd.array([None] * len(frame), dtype="Int64")
-    folder = data_dir / "catalog"
-    folder.mkdir(parents=True, exist_ok=True)
-    frame.to_parquet(folder / "products.parquet")
-    return rows
+    database = CatalogueDB(data_dir / DATABASE_FILE, create=True)
+    version = database.fill(frame, "synthetic", discard_live_writes=True)
+    database.close()
+    return [row | {"version": version} for row in rows]
 
 
 def write_embeddings(
@@ -229,7 +230,7 @@ def test_indexing_into_a_server(data_dir: Path, catalogue: list[dict[str, Any]])
 
 
 @pytest.mark.parametrize("backend", ["qdrant-embedded", "faiss"])
-def test_serving_store_mirrors_vectors_only_while_they_match(
+def test_serving_store_mirrors_vectors_and_takes_writes(
     backend: str, data_dir: Path, catalogue: list[dict[str, Any]]
 ) -> None:
     settings = Settings(data_dir=data_dir)
@@ -243,9 +244,11 @@ def test_serving_store_mirrors_vectors_only_while_they_match(
     np.testing.assert_allclose(mirrored[IDS[7]], stored[IDS[7]], atol=1e-6)
     np.testing.assert_allclose(mirrored[IDS[0]], clip[0], atol=1e-6)
     direct.close()
-    store.delete([IDS[0]])  # a write retires the mirror: answers come from the index again
+    store.delete([IDS[0]])  # writes go to the index and the mirror's overlay alike
     assert IDS[0] not in store.vectors([IDS[0]])
-    assert not store.info().details["vector_mirror"]
+    store.upsert([IDS[1]], clip[2:3], [catalogue[1]])
+    np.testing.assert_allclose(store.vectors([IDS[1]])[IDS[1]], clip[2], atol=1e-6)
+    assert store.info().details["written_since_build"] == 2
     store.close()
     write_embeddings(data_dir, "clip", seed=1)  # embeddings changed, index not rebuilt yet
     stale = open_for_serving(settings, "clip", backend=backend)

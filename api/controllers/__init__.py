@@ -1,0 +1,1 @@
+"""The API's Litestar controllers, one per resource."""

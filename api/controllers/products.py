@@ -1,0 +1,214 @@
+"""`/products`: find, show and picture products; add, replace, change and remove them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import anyio.to_thread
+import msgspec
+from litestar import Controller, Request, Response, delete, get, patch, post, put
+from litestar.di import NamedDependency
+from litestar.params import FromPath, Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from api.auth import require_write_key
+from api.controllers.search import upload_bytes
+from api.errors import ApiError
+from api.schemas import Product, ProductWritten
+from api.services import Services, product_view
+from api.views import errors, product_id_or_404, product_or_404
+from catalogue.live import (
+    ProductExistsError,
+    StoreWriteError,
+    UnknownProductError,
+    WriteResult,
+)
+from catalogue.records import (
+    MAX_UPLOAD,
+    InvalidProduct,
+    ProductImage,
+    metadata_fields,
+    product_id_of,
+    product_image,
+)
+
+# A form without a file may come url-encoded; a product without image needs no file.
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+WRITE_ERRORS = errors(400, 401, 403, 404, 409, 413, 415, 501, 503)
+
+
+def _object(raw: bytes | str, what: str) -> dict[str, Any]:
+    try:
+        value = msgspec.json.decode(raw)
+    except msgspec.DecodeError as exc:
+        raise ApiError(400, f"{what} is not valid JSON: {exc}", "metadata") from exc
+    if not isinstance(value, dict):
+        raise ApiError(400, f"{what} must be a JSON object of product fields", "metadata")
+    return value
+
+
+async def _product_form(
+    request: Request[Any, Any, Any], path_id: int | None
+) -> tuple[int, dict[str, Any], ProductImage | None]:
+    """The id, checked fields and image of a multipart product form."""
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith(FORM_TYPES):
+        raise ApiError(
+            415, "send a multipart form: 'metadata' (JSON) and optionally 'image'", "content-type"
+        )
+    form = await request.form()
+    metadata = form.get("metadata")
+    if metadata is None:
+        raise ApiError(400, "the form needs a 'metadata' field: a JSON object", "metadata")
+    raw = _object(metadata if isinstance(metadata, str) else await metadata.read(), "metadata")
+    try:
+        if path_id is not None and "id" in raw and product_id_of(raw["id"]) != path_id:
+            raise InvalidProduct(
+                f"metadata id {raw['id']!r} differs from the path's {path_id}", "id"
+            )
+        product_id = path_id if path_id is not None else product_id_of(raw.get("id"))
+        fields = metadata_fields({k: v for k, v in raw.items() if k != "id"})
+        upload = form.get("image")
+        image = None
+        if upload is not None and upload != "":
+            image = await anyio.to_thread.run_sync(product_image, await upload_bytes(upload))
+    except InvalidProduct as exc:
+        raise ApiError(exc.status, str(exc), exc.field) from exc
+    return product_id, fields, image
+
+
+async def _write(services: Services, write: Callable[[], WriteResult]) -> WriteResult:
+    """Run a catalogue write off the event loop, turning its refusals into HTTP errors."""
+    if not services.writable:
+        raise ApiError(
+            501,
+            f"the {services.settings.backend} backend serves read-only builds; run the API with "
+            "--backend qdrant-embedded or qdrant to take writes",
+        )
+    try:
+        return await anyio.to_thread.run_sync(write)
+    except ProductExistsError as exc:
+        raise ApiError(409, str(exc), "id") from exc
+    except UnknownProductError as exc:
+        raise ApiError(404, str(exc)) from exc
+    except StoreWriteError as exc:
+        raise ApiError(503, str(exc)) from exc
+
+
+def _written(result: WriteResult) -> ProductWritten:
+    assert result.record is not None
+    return ProductWritten(
+        product=product_view(result.record),
+        models=list(result.models),
+        catalogue_version=result.version,
+    )
+
+
+class ProductController(Controller):
+    """Catalogue products: reads are open, writes need the API key."""
+
+    path = "/products"
+
+    @get(sync_to_thread=False, responses=errors(400))
+    def find_products(
+        self,
+        services: NamedDependency[Services],
+        q: Annotated[str, Parameter(description="words of the product name", max_length=200)] = "",
+        limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
+    ) -> list[Product]:
+        """Products whose name contains every word of `q` (for pickers)."""
+        return services.find(q, limit)
+
+    @get("/random", sync_to_thread=False, responses=errors(404))
+    def random_product(self, services: NamedDependency[Services]) -> Product:
+        """A random product with an image."""
+        return services.random_product()
+
+    @get("/{product_id:str}", sync_to_thread=False, responses=errors(404))
+    def get_product(
+        self, services: NamedDependency[Services], product_id: FromPath[str]
+    ) -> Product:
+        """One catalogue product."""
+        return product_or_404(services, product_id)
+
+    @get(
+        "/{product_id:str}/image",
+        sync_to_thread=False,
+        media_type="image/png",
+        responses=errors(404),
+    )
+    def get_product_image(
+        self,
+        services: NamedDependency[Services],
+        request: Request[Any, Any, Any],
+        product_id: FromPath[str],
+    ) -> Response[bytes]:
+        """The normalised 80×80 product image (PNG); its ETag changes with the image."""
+        product = product_or_404(services, product_id)
+        record = services.catalogue.get(int(product.product_id)) or {}
+        path = services.image_path(product)
+        if not product.has_image or path is None:
+            raise ApiError(404, f"product {product.product_id} has no usable image")
+        etag = f'"{record.get("image_sha1") or product.product_id}"'
+        headers = {"ETag": etag, "Cache-Control": "public, no-cache"}
+        if request.headers.get("if-none-match") == etag:
+            return Response(b"", status_code=304, headers=headers)
+        return Response(path.read_bytes(), media_type="image/png", headers=headers)
+
+    @post(
+        guards=[require_write_key],
+        status_code=HTTP_201_CREATED,
+        responses=WRITE_ERRORS,
+        request_max_body_size=MAX_UPLOAD + 1024 * 1024,
+    )
+    async def create_product(
+        self, services: NamedDependency[Services], request: Request[Any, Any, Any]
+    ) -> ProductWritten:
+        """Add a product: multipart `metadata` (JSON with `id`) and an optional `image`."""
+        product_id, fields, image = await _product_form(request, None)
+        return _written(
+            await _write(services, lambda: services.catalogue.create(product_id, fields, image))
+        )
+
+    @put(
+        "/{product_id:str}",
+        guards=[require_write_key],
+        responses=WRITE_ERRORS,
+        request_max_body_size=MAX_UPLOAD + 1024 * 1024,
+    )
+    async def replace_product(
+        self,
+        services: NamedDependency[Services],
+        request: Request[Any, Any, Any],
+        product_id: FromPath[str],
+    ) -> Response[ProductWritten]:
+        """Create or replace a product (same form as POST; no image: kept text-only)."""
+        pid, fields, image = await _product_form(request, product_id_or_404(product_id))
+        existed = services.catalogue.get(pid) is not None
+        result = await _write(services, lambda: services.catalogue.put(pid, fields, image))
+        status = HTTP_200_OK if existed else HTTP_201_CREATED
+        return Response(_written(result), status_code=status)
+
+    @patch("/{product_id:str}", guards=[require_write_key], responses=WRITE_ERRORS)
+    async def change_product(
+        self,
+        services: NamedDependency[Services],
+        request: Request[Any, Any, Any],
+        product_id: FromPath[str],
+    ) -> ProductWritten:
+        """Change some metadata fields (a JSON object); the image stays."""
+        pid = product_id_or_404(product_id)
+        try:
+            fields = metadata_fields(_object(await request.body(), "body"), partial=True)
+        except InvalidProduct as exc:
+            raise ApiError(exc.status, str(exc), exc.field) from exc
+        return _written(await _write(services, lambda: services.catalogue.patch(pid, fields)))
+
+    @delete("/{product_id:str}", guards=[require_write_key], responses=WRITE_ERRORS)
+    async def delete_product(
+        self, services: NamedDependency[Services], product_id: FromPath[str]
+    ) -> None:
+        """Remove a product from the catalogue and every model."""
+        pid = product_id_or_404(product_id)
+        await _write(services, lambda: services.catalogue.delete(pid))

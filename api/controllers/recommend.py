@@ -1,0 +1,109 @@
+"""`GET /recommend`: products similar to a catalogue product."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, get
+from litestar.di import NamedDependency
+from litestar.params import Parameter
+
+from api.errors import ApiError
+from api.schemas import CategoryMode, RecommendResponse
+from api.services import Services
+from api.views import (
+    errors,
+    model_store,
+    parameters,
+    pipeline_params,
+    product_or_404,
+    recommendation,
+    timings,
+)
+from embed.registry import models_answering
+from recommend.pipeline import recommend
+
+RECOMMEND_MODELS = models_answering("product")
+Filter = Annotated[str | None, Parameter(description="exact payload match", max_length=100)]
+
+
+class RecommendController(Controller):
+    """Recommendations for a product already in the catalogue."""
+
+    path = "/recommend"
+
+    @get(sync_to_thread=False, responses=errors(400, 404, 503))
+    def get_recommendations(
+        self,
+        services: NamedDependency[Services],
+        product_id: Annotated[str, Parameter(description="catalogue id of the query product")],
+        model: Annotated[
+            str, Parameter(description="resnet | efficientnet | clip | hybrid")
+        ] = "clip",
+        top_k: Annotated[int, Parameter(ge=1, le=100)] = 5,
+        lambda_diversity: Annotated[float, Parameter(ge=0.0, le=1.0)] = 0.7,
+        candidates: Annotated[int, Parameter(ge=1, le=1000)] = 50,
+        category_mode: Annotated[CategoryMode, Parameter(description="soft | hard | off")] = "soft",
+        w_sim: Annotated[float, Parameter(ge=0.0, le=1.0)] = 0.6,
+        w_cat: Annotated[float, Parameter(ge=0.0, le=1.0)] = 0.4,
+        gender: Filter = None,
+        masterCategory: Filter = None,
+        subCategory: Filter = None,
+        articleType: Filter = None,
+        baseColour: Filter = None,
+        season: Filter = None,
+        usage: Filter = None,
+    ) -> RecommendResponse:
+        """Products similar to one catalogue product: ANN recall → MMR → category re-rank."""
+        store = model_store(services, model, RECOMMEND_MODELS)
+        query = product_or_404(services, product_id)
+        filters = {
+            k: v
+            for k, v in {
+                "gender": gender,
+                "masterCategory": masterCategory,
+                "subCategory": subCategory,
+                "articleType": articleType,
+                "baseColour": baseColour,
+                "season": season,
+                "usage": usage,
+            }.items()
+            if v
+        }
+        params = pipeline_params(
+            top_k,
+            lambda_diversity,
+            candidates,
+            category_mode=category_mode,
+            w_sim=w_sim,
+            w_cat=w_cat,
+            filters=filters,
+        )
+        qid = int(query.product_id)
+        vector = store.vectors([qid]).get(qid)
+        if vector is None:
+            why = "it has no usable image" if not query.has_image else "it is not in the collection"
+            raise ApiError(
+                404,
+                f"product {qid} has no {model} vector: {why}; find products like it by its "
+                "text with POST /search (model clip_text)",
+            )
+        outcome = recommend(
+            store,
+            vector,
+            params,
+            services.categories,
+            query.articleType,
+            frozenset({qid}),
+            services.payload,
+        )
+        return RecommendResponse(
+            query_product_id=query.product_id,
+            model=model,
+            top_k=top_k,
+            results=[recommendation(r, services) for r in outcome.results],
+            parameters=parameters(model, params),
+            query=query,
+            intra_list_diversity=round(outcome.diversity, 6),
+            timings=timings(outcome),
+        )

@@ -1,0 +1,100 @@
+"""What every controller shares: model and product lookup, and turning results into responses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.openapi import ResponseSpec
+
+from api.errors import ApiError
+from api.schemas import ErrorBody, Parameters, Product, Recommendation, Timings
+from api.services import Services
+from lookalike.ids import parse_product_id
+from recommend.pipeline import Outcome, Params, Ranked
+from store.protocol import VectorStore
+
+
+def errors(*codes: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for the error statuses a route can answer."""
+    return {c: ResponseSpec(ErrorBody, description="error: detail says what to do") for c in codes}
+
+
+def model_store(services: Services, model: str, allowed: tuple[str, ...]) -> VectorStore:
+    """The open collection of `model` if it is one of `allowed`, else a 400 listing them."""
+    valid = [m for m in allowed if m in services.available_models()]
+    store = services.store(model) if model in valid else None
+    if store is None:
+        raise ApiError(400, f"unknown model {model!r}; valid models: {', '.join(valid)}", "model")
+    return store
+
+
+def product_id_or_404(product_id: str) -> int:
+    """The catalogue id in a path or query, or a 404 quoting (the start of) what was sent."""
+    parsed = parse_product_id(product_id)
+    if parsed is None:
+        raise not_found(product_id)
+    return parsed
+
+
+def not_found(product_id: object) -> ApiError:
+    """404 for an id the catalogue does not hold."""
+    shown = str(product_id)
+    shown = shown if len(shown) <= 40 else shown[:40] + "…"
+    return ApiError(404, f"no product with id {shown!r}; find ids with GET /products?q=")
+
+
+def product_or_404(services: Services, product_id: str) -> Product:
+    """The catalogue product named in a path or query, or a 404."""
+    product = services.product(product_id_or_404(product_id))
+    if product is None:
+        raise not_found(product_id)
+    return product
+
+
+def pipeline_params(top_k: int, lambda_: float, candidates: int, **rest: Any) -> Params:
+    """Pipeline parameters, checked against each other."""
+    if candidates < top_k:
+        raise ApiError(400, f"candidates ({candidates}) must be ≥ top_k ({top_k})", "candidates")
+    return Params(top_k=top_k, lambda_diversity=lambda_, candidates=candidates, **rest)
+
+
+def parameters(model: str, params: Params) -> Parameters:
+    """The parameters a result list was computed with."""
+    return Parameters(
+        model=model,
+        top_k=params.top_k,
+        lambda_diversity=params.lambda_diversity,
+        candidates=params.candidates,
+        category_mode=params.category_mode,
+        w_sim=params.w_sim,
+        w_cat=params.w_cat,
+        filters=dict(params.filters),
+    )
+
+
+def recommendation(item: Ranked, services: Services) -> Recommendation:
+    """One ranked product with every score that placed it."""
+    product = services.product(item.id)
+    return Recommendation(
+        product_id=str(item.id),
+        score=round(item.score, 6),
+        ann_score=round(item.ann_score, 6),
+        category_similarity=round(item.category_similarity, 6),
+        category_match=item.category_match,
+        mmr_rank=item.mmr_rank,
+        name=product.name if product else item.payload.get("name"),
+        articleType=item.payload.get("articleType"),
+        baseColour=item.payload.get("baseColour"),
+        gender=item.payload.get("gender"),
+        image_url=product.image_url if product else None,
+    )
+
+
+def timings(outcome: Outcome) -> Timings:
+    """Where the time of one request went."""
+    return Timings(
+        recall_ms=round(outcome.recall_ms, 3),
+        mmr_ms=round(outcome.mmr_ms, 3),
+        rerank_ms=round(outcome.rerank_ms, 3),
+        total_ms=round(outcome.total_ms, 3),
+    )

@@ -1,0 +1,1 @@
+"""The catalogue service: one owner of product metadata (SQLite), versioned, taking writes."""

@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 SHARED := ../shared/data/fashion-small
 HOST ?= 127.0.0.1
+# The demo's write key: yours (LOOKALIKE_API_KEY) or a fresh random one, printed at start.
+DEMO_KEY := $(or $(LOOKALIKE_API_KEY),$(shell $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(12))'))
 
 .PHONY: demo test lint serve browser clean
 
@@ -27,7 +29,8 @@ demo: $(VENV)/.installed data/raw
 	$(BIN)/lookalike embed
 	$(BIN)/lookalike index
 	@echo "API: http://$(HOST):8000 (docs http://$(HOST):8000/docs)   UI: http://$(HOST):7860"
-	@$(BIN)/lookalike serve --host $(HOST) --port 8000 & api=$$!; \
+	@echo "Write key (Manage catalogue tab; Authorization: Bearer): $(DEMO_KEY)"
+	@LOOKALIKE_API_KEY=$(DEMO_KEY) $(BIN)/lookalike serve --host $(HOST) --port 8000 & api=$$!; \
 	trap 'kill $$api 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/lookalike ui --host $(HOST) --port 7860 --api-url http://$(HOST):8000
 

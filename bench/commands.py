@@ -95,6 +95,13 @@ def register(subparsers: Any) -> None:
     _recall_options(recall)
     api = commands.add_parser("api", parents=[common], help="HTTP load on /recommend")
     _api_options(api)
+    writes = commands.add_parser(
+        "writes", parents=[common], help="live catalogue: add latency, reads during writes, sync"
+    )
+    writes.add_argument("--adds", type=_positive(int), default=50, help="products added")
+    writes.add_argument(
+        "--sync-new", type=_positive(int), default=200, help="new products in the synced source"
+    )
     every = commands.add_parser("all", parents=[common], help="quality, text, recall and api")
     _recall_options(every)
     _api_options(every)
@@ -105,6 +112,7 @@ def register(subparsers: Any) -> None:
     tune.set_defaults(run=lambda args: run(args, ("tune_hybrid",)))
     recall.set_defaults(run=lambda args: run(args, ("recall",)))
     api.set_defaults(run=lambda args: run(args, ("api",)))
+    writes.set_defaults(run=lambda args: run(args, ("writes",)))
     every.set_defaults(run=lambda args: run(args, ("quality", "text", "recall", "api")))
     report.set_defaults(run=lambda args: run(args, ()))
 
@@ -117,6 +125,10 @@ def _benchmark(name: str, settings: Settings, args: argparse.Namespace) -> dict[
     from bench.text_search import run_text
     from bench.tune_hybrid import run_tuning
 
+    if name == "writes":
+        from bench.writes import run_writes
+
+        return {"seed": args.seed, **run_writes(settings, args.adds, args.sync_new, args.seed)}
     if name == "text":
         return {"seed": args.seed, **run_text(settings, args.seed)}
     if name == "tune_hybrid":

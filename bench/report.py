@@ -11,6 +11,7 @@ from bench.report_api import api_section
 from bench.report_quality import quality_section
 from bench.report_speed import speed_section
 from bench.report_text import text_section
+from bench.report_writes import writes_section
 
 
 def render(documents: dict[str, dict[str, Any]]) -> str:
@@ -42,6 +43,7 @@ def render(documents: dict[str, dict[str, Any]]) -> str:
         "text": text_section,
         "recall": speed_section,
         "api": api_section,
+        "writes": writes_section,
     }
     for name, section in sections.items():
         if name in documents:

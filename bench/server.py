@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import subprocess
 import sys
@@ -56,9 +57,14 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, timeout: 
 
 @contextlib.contextmanager
 def running_server(
-    data_dir: Path, backend: str, timeout: float = READY_TIMEOUT_S
+    data_dir: Path,
+    backend: str,
+    timeout: float = READY_TIMEOUT_S,
+    env: dict[str, str] | None = None,
 ) -> Iterator[Server]:
-    """Start `lookalike serve` on a free port, wait until /ready answers 200, stop it afterwards."""
+    """Start `lookalike serve` on a free port, wait until /ready answers 200, stop it afterwards.
+
+    `env` adds environment variables (e.g. LOOKALIKE_API_KEY) to the server's."""
     port = free_port()
     command = [sys.executable, "-m", "lookalike.cli", "--data-dir", str(data_dir)]
     command += ["serve", "--port", str(port), "--backend", backend]
@@ -66,7 +72,9 @@ def running_server(
         log = Path(folder) / "serve.log"
         with log.open("wb") as output:
             started = time.monotonic()
-            process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(
+                command, stdout=output, stderr=subprocess.STDOUT, env=os.environ | (env or {})
+            )
             try:
                 url = f"http://127.0.0.1:{port}"
                 _wait_ready(url, process, log, timeout)

@@ -1,4 +1,6 @@
-"""Names of the backends and of the collections (one per embedding model)."""
+"""Names of the backends and of the collections (one per registered embedding model)."""
+
+from embed.registry import MODELS as REGISTERED
 
 BACKENDS = ("qdrant-embedded", "qdrant", "faiss")
-MODELS = ("resnet", "efficientnet", "clip", "clip_text", "hybrid")
+MODELS = tuple(REGISTERED)

@@ -21,6 +21,7 @@ from ui.guide import (
     TEXT_SEARCH_MODELS,
     model_help,
 )
+from ui.manage import ManageActions, ManageTab, manage_tab
 
 # A click (or Enter) on a result card asks the server to make that product the query.
 OPEN_CARD_JS = """
@@ -166,6 +167,25 @@ def _search_tab(actions: Actions, tuning: TuningPanel) -> gr.HTML:
     return found
 
 
+def _wire_manage(
+    manage_actions: ManageActions,
+    tab: ManageTab,
+    product_id: gr.Textbox,
+    tuning: TuningPanel,
+    views: list[Component],
+    tabs: gr.Tabs,
+) -> None:
+    """Writes from the manage tab; an added or saved product is shown with its results."""
+    form = [tab.product_id, *tab.fields]
+    shown = [tab.status, *views]
+    tab.add.click(manage_actions.add, [tab.key, tab.photo, *form, *tuning.inputs], shown).then(
+        lambda: gr.Tabs(selected="similar"), None, tabs, js=SCROLL_TOP_JS
+    )
+    tab.load.click(manage_actions.load, product_id, form)
+    tab.save.click(manage_actions.save, [tab.key, *form, *tuning.inputs], shown)
+    tab.delete.click(manage_actions.delete, [tab.key, tab.product_id], tab.status)
+
+
 def build_blocks(client: LookalikeClient) -> gr.Blocks:
     """The whole page, wired to `client`; no ML runs here, every number comes from the API."""
     actions = Actions(client)
@@ -194,6 +214,7 @@ def build_blocks(client: LookalikeClient) -> gr.Blocks:
                         why = gr.HTML(elem_id="why")
                     comparison = _compare_tab(actions, product_id, tuning)
                     found = _search_tab(actions, tuning)
+                    manage = manage_tab()
                     with gr.Tab("About the models", id="models"):
                         models_table = gr.HTML(elem_id="models-table")
 
@@ -212,6 +233,7 @@ def build_blocks(client: LookalikeClient) -> gr.Blocks:
             results.click(picked, None, product_id).then(
                 actions.recommend, [product_id, *tuning.inputs], views
             ).then(lambda: gr.Tabs(selected="similar"), None, tabs, js=SCROLL_TOP_JS)
+        _wire_manage(ManageActions(actions), manage, product_id, tuning, [*views], tabs)
         blocks.load(actions.status, None, [status, models_table])
         blocks.load(actions.random, tuning.inputs, views)
     return blocks

@@ -16,6 +16,7 @@ from api.schemas import (
     Health,
     ModelInfo,
     Product,
+    ProductWritten,
     RecommendResponse,
     SearchResponse,
 )
@@ -108,6 +109,31 @@ class LookalikeClient:
         files = {"image": (filename, image, "application/octet-stream")}
         return self._call(SearchResponse, "POST", "/search", data=fields, files=files)
 
+    def add_product(
+        self, metadata: Mapping[str, Any], image: bytes | None, filename: str, key: str
+    ) -> ProductWritten:
+        """`POST /products`: add a product (multipart metadata + optional photo)."""
+        files = {"image": (filename, image, "application/octet-stream")} if image else None
+        return self._call(
+            ProductWritten,
+            "POST",
+            "/products",
+            data={"metadata": msgspec.json.encode(dict(metadata)).decode()},
+            files=files,
+            headers=_bearer(key),
+        )
+
+    def change_product(
+        self, product_id: str, fields: Mapping[str, Any], key: str
+    ) -> ProductWritten:
+        """`PATCH /products/{id}`: change some metadata fields."""
+        path = f"/products/{_clean_id(product_id)}"
+        return self._call(ProductWritten, "PATCH", path, json=dict(fields), headers=_bearer(key))
+
+    def delete_product(self, product_id: str, key: str) -> None:
+        """`DELETE /products/{id}`: remove a product from the catalogue and every model."""
+        self._send("DELETE", f"/products/{_clean_id(product_id)}", headers=_bearer(key))
+
     def image(self, product_id: str) -> tuple[bytes, str]:
         """`GET /products/{id}/image`: the image bytes and their content type."""
         response = self._send("GET", f"/products/{_clean_id(product_id)}/image")
@@ -144,6 +170,14 @@ class LookalikeClient:
         if response.is_error and response.status_code != also_ok:
             raise ApiError(_error_message(response), response.status_code)
         return response
+
+
+def _bearer(key: str) -> dict[str, str]:
+    if not key.strip():
+        raise ApiError(
+            "Enter the API key (LOOKALIKE_API_KEY of the server) to change the catalogue."
+        )
+    return {"Authorization": f"Bearer {key.strip()}"}
 
 
 def _clean_id(product_id: str) -> str:

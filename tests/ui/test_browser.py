@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
+from api.app import create_app
 from api.schemas import Recommendation
+from api.services import Services
+from lookalike.settings import Settings
+from tests.api.live import API_KEY, copy_data
+from tests.conftest import SHARED
+from tests.serving import serve_in_thread
 from tests.ui.conftest import REPO, SAMPLE_ID, ui_in_thread
 from ui.client import LookalikeClient, Tuning
 from ui.guide import MODELS
@@ -142,3 +148,47 @@ def test_api_down_page_says_how_to_fix_it(page: Page, down_url: str) -> None:
             f"Cannot reach the Lookalike API at {down_url}"
         )
         expect(page.locator("#results [role=alert]")).to_contain_text("lookalike serve")
+
+
+@pytest.fixture(scope="module")
+def writable_api(
+    slice_indexed: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A real API over a private copy of the slice, taking writes with the test key."""
+    services = Services.load(copy_data(slice_indexed, tmp_path_factory.mktemp("ui") / "data"))
+    with serve_in_thread(create_app(services, watch_builds=False), "writable API") as url:
+        yield url
+
+
+def test_merchandiser_adds_edits_and_deletes_a_product(page: Page, writable_api: str) -> None:
+    new_id = "9200001"
+    with ui_in_thread(writable_api) as url:
+        page.goto(url)
+        expect(page.locator("#results .lk-card")).to_have_count(5)
+        page.get_by_role("tab", name="Manage catalogue").click()
+        page.locator("#api-key input").fill(API_KEY)
+        page.locator("#manage-photo input[type=file]").set_input_files(
+            str(SHARED / "images" / f"{SAMPLE_ID}.jpg")
+        )
+        page.locator("#manage-id textarea").fill(new_id)
+        page.locator("#manage-name textarea").fill("Navy check shirt, new arrival")
+        page.locator("#manage-articleType textarea").fill("Shirts")
+        page.locator("#manage-add").click()
+        # The new product becomes the query; its nearest neighbour is its own twin.
+        expect(page.locator("#query .lk-query")).to_have_attribute("data-query-id", new_id)
+        expect(page.locator("#results .lk-card").first).to_have_attribute(
+            "data-product-id", SAMPLE_ID
+        )
+        page.get_by_role("tab", name="Manage catalogue").click()
+        expect(page.locator("#manage-status")).to_contain_text(f"Added product {new_id}")
+        page.locator("#manage-load").click()
+        expect(page.locator("#manage-name textarea")).to_have_value("Navy check shirt, new arrival")
+        page.locator("#manage-name textarea").fill("Navy check shirt, renamed")
+        page.locator("#manage-save").click()
+        expect(page.locator("#manage-status")).to_contain_text(f"Saved product {new_id}")
+        expect(page.locator("#query")).to_contain_text("Navy check shirt, renamed")
+        page.locator("#manage-delete").click()
+        expect(page.locator("#manage-status")).to_contain_text(f"Deleted product {new_id}")
+        page.locator("#api-key input").fill("wrong")
+        page.locator("#manage-add").click()
+        expect(page.locator("#manage-status [role=alert]")).to_contain_text("API key")

@@ -8,6 +8,7 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
+from api.allow import allow_header_middleware
 from api.auth import API_KEY_STATE
 from api.controllers.catalog import CatalogController
 from api.controllers.products import ProductController
@@ -35,7 +36,7 @@ def create_app(services: Services, watch_builds: bool = True) -> Litestar:
         ],
         dependencies={"services": Provide(lambda: services, use_cache=True, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[request_id_middleware],
+        middleware=[request_id_middleware, allow_header_middleware],
         state=State({API_KEY_STATE: services.settings.api_key}),
         on_startup=[lambda: services.watch()] if watch_builds else [],
         on_shutdown=[services.close],

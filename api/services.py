@@ -9,7 +9,7 @@ import random
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from api.errors import ApiError
 from api.schemas import Product
@@ -25,6 +25,9 @@ from recommend.categories import CategorySimilarity, Vectors
 from store import collection_record, open_for_serving
 from store.errors import QdrantUnreachableError, UnknownCollectionError
 from store.protocol import VectorStore
+
+if TYPE_CHECKING:
+    from qdrant_client import QdrantClient
 
 log = logging.getLogger("lookalike.api")
 CLOSE_GRACE_S = 10.0  # a replaced build stays open this long for requests already using it
@@ -76,8 +79,10 @@ class Services:
         database: CatalogueDB,
         categories: CategorySimilarity,
         manifests: dict[str, dict[str, Any]],
+        client: QdrantClient | None = None,
     ) -> None:
         self.settings = settings
+        self._client = client  # a given Qdrant client (e.g. local mode) instead of QDRANT_URL
         self.categories = categories
         self.manifests = manifests
         self.stores: dict[str, VectorStore] = {}
@@ -92,8 +97,9 @@ class Services:
         self._watching = threading.Event()
 
     @classmethod
-    def load(cls, settings: Settings) -> Services:
-        """Open the catalogue, the category matrix and every model collection that exists."""
+    def load(cls, settings: Settings, client: QdrantClient | None = None) -> Services:
+        """Open the catalogue, the category matrix and every model collection that exists
+        (`client`: the Qdrant client the `qdrant` backend uses instead of QDRANT_URL)."""
         manifests = read_manifests(settings)
 
         def encode_categories(names: Sequence[str]) -> Vectors:
@@ -103,7 +109,7 @@ class Services:
         categories = CategorySimilarity.load(
             settings.embeddings_dir / "categories", encode_categories
         )
-        services = cls(settings, CatalogueDB(settings.catalogue_db), categories, manifests)
+        services = cls(settings, CatalogueDB(settings.catalogue_db), categories, manifests, client)
         for model in MODELS:
             with contextlib.suppress(QdrantUnreachableError, UnknownCollectionError):
                 services.store(model)
@@ -131,8 +137,8 @@ class Services:
     def _open(self, model: str) -> VectorStore | None:
         """Open the live build of a collection, replay newer catalogue writes into it and serve
         it; returns the store it replaced."""
-        record = collection_record(self.settings, model) or {}
-        store = open_for_serving(self.settings, model)
+        record = collection_record(self.settings, model, client=self._client) or {}
+        store = open_for_serving(self.settings, model, client=self._client)
         since = int(record.get("source", {}).get("catalogue_version", 0))
         with self.catalogue.writing():
             replayed = self.catalogue.reconcile(model, store, since)
@@ -148,7 +154,7 @@ class Services:
         switched = []
         for model in MODELS:
             try:
-                record = collection_record(self.settings, model)
+                record = collection_record(self.settings, model, client=self._client)
             except QdrantUnreachableError:
                 continue
             if record is None or record == self.records.get(model):
@@ -171,9 +177,15 @@ class Services:
                 self.manifests, self._encoders = manifests, None
 
     def watch(self, every_s: float = 1.0) -> None:
-        """Follow rebuilds and other processes' writes in a background thread until `close`."""
+        """Follow rebuilds and other processes' writes in a background thread until `close`
+        (which first loads the encoders when this server takes writes)."""
 
         def loop() -> None:
+            if self.writable and self.settings.api_key:
+                try:  # the first write should not pay for loading the models
+                    self.encoders.warm_up()
+                except Exception:  # a write will load them, and report the problem, later
+                    log.exception("loading the encoders at start failed")
             while not self._watching.wait(every_s):
                 try:
                     if switched := self.switch_builds():

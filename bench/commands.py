@@ -102,6 +102,9 @@ def register(subparsers: Any) -> None:
     writes.add_argument(
         "--sync-new", type=_positive(int), default=200, help="new products in the synced source"
     )
+    writes.add_argument(
+        "--soak", type=float, default=0.0, metavar="SECONDS", help="16 readers + 1 writer after"
+    )
     every = commands.add_parser("all", parents=[common], help="quality, text, recall and api")
     _recall_options(every)
     _api_options(every)
@@ -128,7 +131,8 @@ def _benchmark(name: str, settings: Settings, args: argparse.Namespace) -> dict[
     if name == "writes":
         from bench.writes import run_writes
 
-        return {"seed": args.seed, **run_writes(settings, args.adds, args.sync_new, args.seed)}
+        body = run_writes(settings, args.adds, args.sync_new, args.seed, args.soak)
+        return {"seed": args.seed, **body}
     if name == "text":
         return {"seed": args.seed, **run_text(settings, args.seed)}
     if name == "tune_hybrid":

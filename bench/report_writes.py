@@ -31,4 +31,19 @@ def writes_section(doc: dict[str, Any]) -> list[str]:
         f"{sync['seconds_total']:.1f} s in all (planning reads every photo): "
         + sync["summary"].splitlines()[0],
         "",
+        *_soak_lines(doc.get("soak")),
+    ]
+
+
+def _soak_lines(soak: dict[str, Any] | None) -> list[str]:
+    if not soak:
+        return []
+    readers, writer = soak["readers"], soak["writer"]
+    growth = readers["rss_growth_bytes"] / 1e6
+    return [
+        f"Mixed soak, {readers['seconds']:.0f} s: 16 readers made {readers['requests']:,} requests "
+        f"({readers['errors']} errors, p99 {readers['latency_ms']['p99']:.1f} ms) while one writer "
+        f"made {writer['writes']:,} writes ({writer['errors']} errors); server memory "
+        f"{'flat' if readers['rss_flat'] else 'NOT flat'} ({growth:+.1f} MB).",
+        "",
     ]

@@ -22,8 +22,10 @@ from typing import Any
 
 import httpx
 
+from bench.load import soak
+from bench.loadtest import QueryCycle, Target
 from bench.metrics import latency
-from bench.server import running_server
+from bench.server import Server, running_server
 from catalogue.database import CatalogueDB
 from catalogue.sync import run_sync
 from lookalike.settings import Settings
@@ -35,8 +37,8 @@ LINKED = ("catalog", "catalog.builds", "embeddings", "cache")
 
 
 @contextlib.contextmanager
-def served_copy(settings: Settings) -> Iterator[tuple[str, Path]]:
-    """A writable copy of the served state under `lookalike serve`; yields (url, data dir)."""
+def served_copy(settings: Settings) -> Iterator[tuple[Server, Path]]:
+    """A writable copy of the served state under `lookalike serve`; yields it and its folder."""
     with tempfile.TemporaryDirectory(prefix="lookalike-writes-", dir=settings.data_dir) as tmp:
         data = Path(tmp)
         for name in COPIED:
@@ -49,7 +51,7 @@ def served_copy(settings: Settings) -> Iterator[tuple[str, Path]]:
             if (settings.data_dir / name).exists():
                 (data / name).symlink_to((settings.data_dir / name).resolve())
         with running_server(data, "qdrant-embedded", env={"LOOKALIKE_API_KEY": KEY}) as server:
-            yield server.url, data
+            yield server, data
 
 
 def _photos(source: Path, count: int, seed: int) -> list[tuple[int, dict[str, Any], bytes]]:
@@ -106,10 +108,58 @@ def _sync_source(settings: Settings, folder: Path, new: int) -> Path:
     return folder
 
 
-def run_writes(settings: Settings, adds: int, sync_new: int, seed: int) -> dict[str, Any]:
-    """Add latency, read latency without / during writes, and sync throughput."""
-    products = _photos(settings.source, adds, seed)
-    with served_copy(settings) as (url, data):
+def _keep_writing(
+    url: str, product: tuple[int, dict[str, Any], bytes], stop: threading.Event
+) -> dict[str, int]:
+    """Add, rename and delete one product over and over until `stop`; counts writes and errors."""
+    product_id, metadata, photo = product
+    counts = {"writes": 0, "errors": 0}
+    headers = {"Authorization": f"Bearer {KEY}"}
+    with httpx.Client(base_url=url, timeout=60, headers=headers) as client:
+        while not stop.is_set():
+            calls = [
+                (
+                    201,
+                    lambda: client.post(
+                        "/products",
+                        data={"metadata": json.dumps({"id": product_id, **metadata})},
+                        files={"image": ("p.jpg", photo, "image/jpeg")},
+                    ),
+                ),
+                (200, lambda: client.patch(f"/products/{product_id}", json={"name": "renamed"})),
+                (204, lambda: client.delete(f"/products/{product_id}")),
+            ]
+            for expected, call in calls:
+                counts["writes"] += 1
+                counts["errors"] += call().status_code != expected
+    return counts
+
+
+def mixed_soak(
+    server: Server, ids: list[int], product: tuple[int, dict[str, Any], bytes], seconds: float
+) -> dict[str, Any]:
+    """16 readers on `/recommend` and one writer for `seconds`: errors and server memory."""
+    stop = threading.Event()
+    counts: dict[str, int] = {}
+    writer = threading.Thread(
+        target=lambda: counts.update(_keep_writing(server.url, product, stop)), daemon=True
+    )
+    writer.start()
+    target = Target(server.url, "/recommend", {"model": "clip"}, server.pid)
+    readers = soak(target, QueryCycle(ids, 0), seconds)
+    stop.set()
+    writer.join()
+    return {"readers": readers, "writer": counts}
+
+
+def run_writes(
+    settings: Settings, adds: int, sync_new: int, seed: int, soak_seconds: float = 0.0
+) -> dict[str, Any]:
+    """Add latency, read latency without / during writes, sync throughput, an optional soak."""
+    products = _photos(settings.source, adds + 1, seed)
+    soak_product, products = products[-1], products[:-1]
+    with served_copy(settings) as (server, data):
+        url = server.url
         ids = [int(p["product_id"]) for p in httpx.get(f"{url}/products?q=shirt&limit=100").json()]
         baseline = _reads_for(url, ids, 10.0)
         stop = threading.Event()
@@ -140,12 +190,14 @@ def run_writes(settings: Settings, adds: int, sync_new: int, seed: int) -> dict[
             summary = run_sync(source, database, url, KEY)
             sync_seconds = time.perf_counter() - began
             database.close()
+        soaked = mixed_soak(server, ids, soak_product, soak_seconds) if soak_seconds else None
     result = {
         "adds": len(add_ms),
         "add_ms": latency(add_ms).as_dict(),
         "recommend_ms_idle": latency(baseline).as_dict(),
         "recommend_ms_during_writes": latency(during).as_dict(),
         "sync": {"new_products": sync_new, "seconds_total": sync_seconds, "summary": summary},
+        "soak": soaked,
     }
-    print(json.dumps(result, indent=1))
+    print(json.dumps({k: v for k, v in result.items() if k != "soak"}, indent=1))
     return result

@@ -42,6 +42,13 @@ class Encoders:
         self._category_names = sorted(category_names)
         self._lock = threading.Lock()
 
+    def warm_up(self) -> None:
+        """Load every network and the text encoder now rather than on the first request."""
+        probe = Image.new("RGB", (8, 8), "white")
+        for model in models_answering("photo"):
+            self.encode_images(model, [probe])
+        self.encode_texts(["a"])
+
     def dim(self, model: str) -> int:
         """Vector dimension of a model with the configured weights."""
         if get_model(model).input == "text":

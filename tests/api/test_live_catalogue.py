@@ -15,6 +15,8 @@ from api.app import create_app
 from api.services import Services
 from embed.registry import MODELS
 from lookalike.settings import Settings
+from store import BuildOptions
+from store.indexing import index_models
 from store.protocol import Payload, Vector, VectorStore
 from tests.api.live import AUTH, copy_data, metadata, photo, post_product, put_product
 from tests.serving import serve_in_thread
@@ -266,3 +268,63 @@ def test_openapi_lists_the_write_routes(http: httpx.Client) -> None:
     assert {"get", "put", "patch", "delete"} <= set(paths["/products/{product_id}"])
     assert "/catalog" in paths
     assert json.dumps(paths["/products"]["post"]).count("401") >= 1
+    allowed = http.options(f"/products/{TWIN_OF}").headers["allow"]
+    assert allowed == "DELETE, GET, OPTIONS, PATCH, PUT"
+
+
+def test_faiss_serves_read_only_and_refuses_writes(
+    slice_indexed: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    settings = replace(
+        copy_data(slice_indexed, tmp_path_factory.mktemp("faiss") / "data"), backend="faiss"
+    )
+    index_models(settings, ["clip"], backend="faiss", options=BuildOptions(), progress=False)
+    services = Services.load(settings)
+    with (
+        serve_in_thread(create_app(services, watch_builds=False), "FAISS API") as url,
+        httpx.Client(base_url=url, timeout=60) as client,
+    ):
+        refused = post_product(client, metadata(NEW_ID + 20), photo(TWIN_OF))
+        assert refused.status_code == 501 and "read-only" in refused.json()["detail"]
+        assert client.delete(f"/products/{TWIN_OF}", headers=AUTH).status_code == 501
+        assert client.get(f"/products/{NEW_ID + 20}").status_code == 404
+        assert client.get("/catalog").json()["writes_enabled"] is False
+        assert client.get("/recommend", params={"product_id": TWIN_OF}).status_code == 200
+
+
+@pytest.mark.filterwarnings("ignore:Payload indexes have no effect")
+@pytest.mark.filterwarnings("ignore:Local mode performs exact")
+def test_the_write_contract_on_the_qdrant_server_backend(
+    slice_indexed: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The server backend, against qdrant-client's local mode (a container where Docker runs)."""
+    from qdrant_client import QdrantClient
+
+    settings = replace(
+        copy_data(slice_indexed, tmp_path_factory.mktemp("server") / "data"), backend="qdrant"
+    )
+    client = QdrantClient(":memory:")
+    index_models(
+        settings, None, backend="qdrant", options=BuildOptions(), client=client, progress=False
+    )
+    services = Services.load(settings, client)
+    pid = NEW_ID + 30
+    with (
+        serve_in_thread(create_app(services, watch_builds=False), "server-backend API") as url,
+        httpx.Client(base_url=url, timeout=60) as http,
+    ):
+        twin = services.catalogue.get(TWIN_OF)
+        assert twin is not None
+        fields = {f: twin[f] for f in ("name", "gender", "masterCategory", "subCategory")}
+        fields |= {f: twin[f] for f in ("articleType", "baseColour", "season", "year", "usage")}
+        created = post_product(http, {"id": pid, **fields}, photo(TWIN_OF))
+        assert created.status_code == 201, created.text
+        assert sorted(created.json()["models"]) == sorted(MODELS)
+        mine, batch = _vectors(services, pid), _vectors(services, TWIN_OF)
+        for model in MODELS:
+            np.testing.assert_allclose(mine[model], batch[model], atol=1e-5, err_msg=model)
+        renamed = http.patch(f"/products/{pid}", json={"name": "Renamed"}, headers=AUTH)
+        assert renamed.status_code == 200
+        assert services.store("clip").payloads([pid])[pid]["name"] == "Renamed"  # type: ignore[union-attr]
+        assert http.delete(f"/products/{pid}", headers=AUTH).status_code == 204
+        assert _vectors(services, pid) == {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,7 @@ def bench_settings(slice_catalog: Settings, tmp_path_factory: pytest.TempPathFac
     """Settings over the ingested slice, with embeddings of its first pictured products, indexed."""
     settings = Settings(data_dir=tmp_path_factory.mktemp("bench-data"))
     settings.catalog_dir.symlink_to(slice_catalog.catalog_dir.resolve())
+    shutil.copy2(slice_catalog.catalogue_db, settings.catalogue_db)
     products = load_catalog(settings.catalog_dir)
     pictured = products[products["has_image"]].head(PRODUCTS)
     ids = pictured["id"].to_numpy()

@@ -14,7 +14,7 @@ def allow_header_middleware(app: ASGIApp) -> ASGIApp:
     """Wrap `app` so an OPTIONS response's `Allow` names every method its path supports."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "OPTIONS":
+        if scope["type"] != "http" or scope.get("method") != "OPTIONS":
             await app(scope, receive, send)
             return
         template = scope.get("path_template")

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
 import random
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from api.errors import ApiError
 from api.schemas import Product
@@ -29,6 +31,7 @@ from store.protocol import VectorStore
 if TYPE_CHECKING:
     from qdrant_client import QdrantClient
 
+T = TypeVar("T")
 log = logging.getLogger("lookalike.api")
 CLOSE_GRACE_S = 10.0  # a replaced build stays open this long for requests already using it
 DESCRIPTIONS = {
@@ -95,6 +98,9 @@ class Services:
         self._lock = threading.RLock()  # opening stores; taken before the catalogue's write lock
         self._encoders_lock = threading.Lock()
         self._watching = threading.Event()
+        # Every model call runs on this one thread: torch's OpenMP pool is per calling thread,
+        # and several pools spinning on two cores made each write several times slower.
+        self._model_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="models")
 
     @classmethod
     def load(cls, settings: Settings, client: QdrantClient | None = None) -> Services:
@@ -180,12 +186,10 @@ class Services:
         """Follow rebuilds and other processes' writes in a background thread until `close`
         (which first loads the encoders when this server takes writes)."""
 
+        if self.writable and self.settings.api_key:
+            self._model_thread.submit(self._warm_up)  # the first write should not wait for it
+
         def loop() -> None:
-            if self.writable and self.settings.api_key:
-                try:  # the first write should not pay for loading the models
-                    self.encoders.warm_up()
-                except Exception:  # a write will load them, and report the problem, later
-                    log.exception("loading the encoders at start failed")
             while not self._watching.wait(every_s):
                 try:
                     if switched := self.switch_builds():
@@ -194,6 +198,16 @@ class Services:
                     log.exception("checking for new builds failed")
 
         threading.Thread(target=loop, name="build-watcher", daemon=True).start()
+
+    def _warm_up(self) -> None:
+        try:
+            self.encoders.warm_up()
+        except Exception:  # a write will load them, and report the problem, later
+            log.exception("loading the encoders at start failed")
+
+    async def on_model_thread(self, function: Callable[..., T], *args: Any) -> T:
+        """Run model (torch) work on the services' one model thread, off the event loop."""
+        return await asyncio.wrap_future(self._model_thread.submit(function, *args))
 
     def product(self, product_id: int) -> Product | None:
         """A catalogue product as the API shows it, or None."""
@@ -211,6 +225,7 @@ class Services:
     def close(self) -> None:
         """Stop watching and release the stores and the database."""
         self._watching.set()
+        self._model_thread.shutdown(wait=True, cancel_futures=True)
         for store in self.stores.values():
             store.close()
         self.catalogue.database.close()

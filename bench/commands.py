@@ -91,6 +91,11 @@ def register(subparsers: Any) -> None:
     tune = commands.add_parser(
         "tune-hybrid", parents=[common], help="choose Hybrid's weights on the validation split"
     )
+    tune_text = commands.add_parser(
+        "tune-text",
+        parents=[common],
+        help="choose CLIP's text-query phrasing on validation phrases",
+    )
     recall = commands.add_parser("recall", parents=[common], help="ANN speed, recall, scaling")
     _recall_options(recall)
     api = commands.add_parser("api", parents=[common], help="HTTP load on /recommend")
@@ -113,6 +118,7 @@ def register(subparsers: Any) -> None:
     quality.set_defaults(run=lambda args: run(args, ("quality",)))
     text.set_defaults(run=lambda args: run(args, ("text",)))
     tune.set_defaults(run=lambda args: run(args, ("tune_hybrid",)))
+    tune_text.set_defaults(run=lambda args: run(args, ("tune_text",)))
     recall.set_defaults(run=lambda args: run(args, ("recall",)))
     api.set_defaults(run=lambda args: run(args, ("api",)))
     writes.set_defaults(run=lambda args: run(args, ("writes",)))
@@ -135,6 +141,10 @@ def _benchmark(name: str, settings: Settings, args: argparse.Namespace) -> dict[
         return {"seed": args.seed, **body}
     if name == "text":
         return {"seed": args.seed, **run_text(settings, args.seed)}
+    if name == "tune_text":
+        from bench.tune_text import run_text_tuning
+
+        return {"seed": args.seed, **run_text_tuning(settings, args.seed)}
     if name == "tune_hybrid":
         return {"seed": args.seed, **run_tuning(settings, args.queries, args.seed)}
     queries = select_queries(settings, QUALITY_MODELS, args.queries, args.seed)

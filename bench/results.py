@@ -13,7 +13,7 @@ from typing import Any
 from bench.process import cpu_count
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-BENCHMARKS = ("quality", "text", "tune_hybrid", "recall", "api", "writes", "all")
+BENCHMARKS = ("quality", "text", "tune_hybrid", "tune_text", "recall", "api", "writes", "all")
 
 
 def _finite(value: Any) -> Any:

@@ -14,7 +14,7 @@ from embed.encoding import Vectors, encode_pixels
 from embed.hybrid import DEFAULT_HYBRID, HybridWeights, category_vectors, hybrid_vectors
 from embed.loader import NetworkLoader
 from embed.registry import Network, get_model, models_answering
-from embed.text import category_prompt
+from embed.text import CLIP_QUERY_TEMPLATES, category_prompt, templated_vectors
 from embed.text_encoder import TextEncoder
 from embed.weights import WEIGHTS_DIR, WeightsSource
 from ingest.images import normalise
@@ -69,6 +69,8 @@ class Encoders:
             raise ValueError(
                 f"{model!r} cannot be searched by text; use {models_answering('text')}"
             )
+        if spec.name == "clip":
+            return templated_vectors(self.encode_texts, texts, CLIP_QUERY_TEMPLATES)
         vectors = self.encode_texts(texts)
         if spec.input == "hybrid":
             return hybrid_vectors(self._hybrid, vectors, vectors, vectors)

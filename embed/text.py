@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 CATEGORY_TEMPLATE = "a photo of {}"
+# How a shopper's words are phrased before they search CLIP's images: chosen by
+# `lookalike bench tune-text` on validation phrases (each text's vector is the mean over these).
+CLIP_QUERY_TEMPLATES: tuple[str, ...] = ("{}",)
 
 Product = Mapping[str, object]
 
@@ -14,6 +19,17 @@ Product = Mapping[str, object]
 def _field(product: Product, key: str) -> str:
     value = product.get(key)
     return "" if value is None or pd.isna(value) else str(value).strip()
+
+
+def templated_vectors(
+    encode: Callable[[list[str]], npt.NDArray[np.float32]],
+    texts: Sequence[str],
+    templates: Sequence[str],
+) -> npt.NDArray[np.float32]:
+    """Unit vectors of texts, each the mean of its vectors under every template."""
+    total = sum(encode([template.format(text) for text in texts]) for template in templates)
+    vectors = np.asarray(total, dtype=np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
 def category_prompt(article_type: str) -> str:

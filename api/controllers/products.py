@@ -87,7 +87,7 @@ async def _write(services: Services, write: Callable[[], WriteResult]) -> WriteR
             "--backend qdrant-embedded or qdrant to take writes",
         )
     try:
-        return await anyio.to_thread.run_sync(write)
+        return await services.on_model_thread(write)
     except ProductExistsError as exc:
         raise ApiError(409, str(exc), "id") from exc
     except UnknownProductError as exc:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import anyio.to_thread
 import msgspec
 from litestar import Controller, Request, post
 from litestar.datastructures import UploadFile
@@ -59,7 +58,7 @@ async def _search_query(
         fields = {k: v for k, v in form.items() if k != "image"}
         options = options_of(fields, SearchOptions)
         model_store(services, options.model, IMAGE_MODELS)
-        vectors = await anyio.to_thread.run_sync(
+        vectors = await services.on_model_thread(
             services.encoders.encode_images, options.model, [image]
         )
         assert isinstance(upload, UploadFile)
@@ -74,7 +73,7 @@ async def _search_query(
         request_ = options_of(raw, SearchRequest)
         assert isinstance(request_, SearchRequest)
         model_store(services, request_.model, TEXT_MODELS)
-        vectors = await anyio.to_thread.run_sync(
+        vectors = await services.on_model_thread(
             services.encoders.encode_query_texts, request_.model, [request_.text]
         )
         return request_.text, request_, vectors[0]

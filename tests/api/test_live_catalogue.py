@@ -10,9 +10,11 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
+from qdrant_client import QdrantClient
 
 from api.app import create_app
 from api.services import Services
+from catalogue.records import MAX_UPLOAD
 from embed.registry import MODELS
 from lookalike.settings import Settings
 from store import BuildOptions
@@ -20,6 +22,7 @@ from store.indexing import index_models
 from store.protocol import Payload, Vector, VectorStore
 from tests.api.live import AUTH, copy_data, metadata, photo, post_product, put_product
 from tests.serving import serve_in_thread
+from tests.store.docker_engine import qdrant_container_client
 
 TWIN_OF = 15970  # an ingested product whose photo and metadata a test adds again
 NEW_ID = 9_000_001
@@ -116,6 +119,7 @@ def test_an_added_twin_gets_the_batch_vectors_in_every_model(
         (b"not an image at all", 415, "corrupt"),
         (photo(TWIN_OF)[:300], 415, "truncated"),
         (b"", 400, "empty"),
+        (b"\xff" * (MAX_UPLOAD + 1), 413, "limit"),
     ],
 )
 def test_a_bad_image_is_refused_and_nothing_is_written(
@@ -292,18 +296,26 @@ def test_faiss_serves_read_only_and_refuses_writes(
         assert client.get("/recommend", params={"product_id": TWIN_OF}).status_code == 200
 
 
+@pytest.fixture(params=["local", "container"])
+def qdrant_client(request: pytest.FixtureRequest) -> Iterator[QdrantClient]:
+    """qdrant-client's local mode, and a real Qdrant server in a container where Docker runs."""
+    if request.param == "local":
+        yield QdrantClient(":memory:")
+        return
+    with qdrant_container_client() as client:
+        yield client
+
+
 @pytest.mark.filterwarnings("ignore:Payload indexes have no effect")
 @pytest.mark.filterwarnings("ignore:Local mode performs exact")
 def test_the_write_contract_on_the_qdrant_server_backend(
-    slice_indexed: Settings, tmp_path_factory: pytest.TempPathFactory
+    slice_indexed: Settings, tmp_path_factory: pytest.TempPathFactory, qdrant_client: QdrantClient
 ) -> None:
-    """The server backend, against qdrant-client's local mode (a container where Docker runs)."""
-    from qdrant_client import QdrantClient
-
+    """The server backend: the same contract as the embedded engine."""
+    client = qdrant_client
     settings = replace(
         copy_data(slice_indexed, tmp_path_factory.mktemp("server") / "data"), backend="qdrant"
     )
-    client = QdrantClient(":memory:")
     index_models(
         settings, None, backend="qdrant", options=BuildOptions(), client=client, progress=False
     )

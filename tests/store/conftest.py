@@ -19,8 +19,7 @@ from qdrant_client import QdrantClient
 from lookalike.settings import Settings
 from store import BuildOptions, HnswParams, Payload, VectorStore, build_collection, open_store
 from tests.store import synthetic
-from tests.store.compose_file import qdrant_image
-from tests.store.docker_engine import docker_unavailable_reason
+from tests.store.docker_engine import qdrant_container_client as container_client
 
 CASES = ("qdrant-embedded", "qdrant-memory", "qdrant-container", "faiss-flat", "faiss-hnsw")
 DIM = 16
@@ -59,15 +58,8 @@ def data_dir(tmp_path: Path) -> Iterator[Path]:
 @pytest.fixture(scope="session")
 def qdrant_container_client() -> Iterator[QdrantClient]:
     """A client of a real Qdrant server in a container (skipped without a Docker engine)."""
-    reason = docker_unavailable_reason()
-    if reason is not None:
-        pytest.skip(f"the Qdrant container case needs Docker: {reason}")
-    from testcontainers.community.qdrant import QdrantContainer
-
-    with QdrantContainer(image=qdrant_image()) as container:
-        client = container.get_client(check_compatibility=False)
+    with container_client() as client:
         yield client
-        client.close()
 
 
 @dataclass

@@ -1,0 +1,58 @@
+"""`lookalike bench tune-text`: choose how a text query is phrased for CLIP, on validation phrases.
+
+CLIP's image tower learned to land next to captions that begin "a photo of <articleType>", so a
+shopper's words may be closer to its images when phrased the same way. Each candidate phrasing
+(or the mean of several) is scored by hit@5 of `bench/validation_phrases.json` — written apart
+from the test phrases of `bench text`, which are never read here — against the CLIP vectors of
+every product outside the test split. The best (the first candidate within 0.01 of the top
+score: the simplest) becomes `embed.text.CLIP_QUERY_TEMPLATES`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bench.text_search import evaluate_text_model, load_query_set
+from embed.split import load_split
+from embed.text import templated_vectors
+from embed.text_encoder import TextEncoder
+from ingest.catalog import load_catalog
+from lookalike.settings import Settings
+from store.indexing import load_embeddings
+
+VALIDATION_PHRASES = Path(__file__).resolve().parent / "validation_phrases.json"
+NOISE = 0.01
+CANDIDATES: tuple[tuple[str, ...], ...] = (
+    ("{}",),
+    ("a photo of {}",),
+    ("a photo of a {}",),
+    ("a product photo of {}",),
+    ("{}", "a photo of {}"),
+    ("a photo of {}", "a photo of a {}", "a product photo of {}"),
+)
+
+
+def run_text_tuning(settings: Settings, seed: int) -> dict[str, Any]:
+    """hit@5 of every candidate phrasing on the validation phrases; the best one."""
+    queries = load_query_set(VALIDATION_PHRASES)
+    embeddings = load_embeddings(settings.embeddings_dir, "clip")
+    keep = ~load_split().is_held_out(pd.Series(embeddings.ids)).to_numpy()
+    types = load_catalog(settings.catalog_dir).set_index("id")["articleType"]
+    kinds = types.reindex(embeddings.ids[keep]).astype(object).where(pd.notna, None).to_numpy()
+    corpus = np.asarray(embeddings.vectors)[keep]
+    encoder = TextEncoder.load()
+    texts = [q["text"] for q in queries]
+    scored = []
+    for templates in CANDIDATES:
+        vectors = templated_vectors(encoder.encode, texts, templates)
+        result = evaluate_text_model(vectors, corpus, kinds, queries, seed)
+        scored.append({"templates": list(templates), "hit_at_5": result["hit_at_5"]["mean"]})
+        print(f"tune-text: {' + '.join(templates)!r:60} hit@5 {scored[-1]['hit_at_5']:.3f}")
+    # 64 phrases cannot tell apart scores closer than this: then the simplest phrasing wins.
+    top = max(s["hit_at_5"] for s in scored)
+    best = next(s for s in scored if s["hit_at_5"] >= top - NOISE)
+    return {"phrases": len(queries), "candidates": scored, "best": best}

@@ -96,6 +96,7 @@ class LiveCatalogue:
             return
         with self._write_lock:
             changes = self.database.changes_since(self.version)
+            seen = max([self.version, *(c.version for c in changes)])
             if self.version < 0 or any(c.op == "fill" for c in changes):
                 self._records = {int(r["id"]): r for r in self.database.records()}
             else:
@@ -103,7 +104,7 @@ class LiveCatalogue:
                     if change.id is not None:
                         self._remember(change.id, self.database.get(change.id))
             self._with_image = [i for i, r in self._records.items() if r["has_image"]]
-            self.version = max([self.database.version, *(c.version for c in changes)])
+            self.version = seen  # writes after `changes` was read come in the next refresh
 
     def _remember(self, product_id: int, record: Record | None) -> None:
         if record is None:
@@ -167,6 +168,7 @@ class LiveCatalogue:
         else:
             version = self.database.put(record)
             record = {**record, "version": version}
+        self._advance(version)
         try:
             _apply(product_id, record, vectors, stores)
         except StoreWriteError:
@@ -174,17 +176,19 @@ class LiveCatalogue:
             raise
         self._remember(product_id, record)
         self._with_image = [i for i, r in self._records.items() if r["has_image"]]
-        self.version = version
         if old is not None and old.get("image_file") != (record or {}).get("image_file"):
             self._discard_image(old.get("image_file"))
         held = tuple(m for m, v in vectors.items() if v is not None)
         return WriteResult(record, held, version)
 
     def _restore_database(self, product_id: int, old: Record | None) -> None:
-        if old is None:
-            self.version = self.database.delete(product_id)
-        else:
-            self.version = self.database.put(old)
+        self._advance(self.database.delete(product_id) if old is None else self.database.put(old))
+
+    def _advance(self, version: int) -> None:
+        """Our own write's version; after a gap (another process wrote meanwhile) `refresh`
+        takes in the missing writes first."""
+        if version == self.version + 1:
+            self.version = version
 
     def _save_image(self, product_id: int, image: ProductImage) -> str:
         """Write the normalised PNG durably; its name changes with its content (a new ETag)."""

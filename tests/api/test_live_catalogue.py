@@ -14,6 +14,7 @@ from qdrant_client import QdrantClient
 
 from api.app import create_app
 from api.services import Services
+from catalogue.database import CatalogueDB
 from catalogue.records import MAX_UPLOAD
 from embed.registry import MODELS
 from lookalike.settings import Settings
@@ -340,3 +341,20 @@ def test_the_write_contract_on_the_qdrant_server_backend(
         assert services.store("clip").payloads([pid])[pid]["name"] == "Renamed"  # type: ignore[union-attr]
         assert http.delete(f"/products/{pid}", headers=AUTH).status_code == 204
         assert _vectors(services, pid) == {}
+
+
+def test_writes_of_another_process_are_taken_in(live: Services) -> None:
+    """Several API processes share the database: each takes in the others' writes."""
+    twin = live.catalogue.get(TWIN_OF)
+    assert twin is not None
+    other = CatalogueDB(live.settings.catalogue_db)  # as another process would open it
+    other.put({**twin, "id": NEW_ID + 40, "name": "written elsewhere"})
+    assert live.catalogue.get(NEW_ID + 40) is None
+    live.catalogue.refresh()
+    record = live.catalogue.get(NEW_ID + 40)
+    assert record is not None and record["name"] == "written elsewhere"
+    other.delete(NEW_ID + 40)
+    other.close()
+    live.catalogue.refresh()
+    assert live.catalogue.get(NEW_ID + 40) is None
+    assert live.catalogue.version == live.catalogue.database.version

@@ -19,22 +19,10 @@ from typing import Any
 
 import pandas as pd
 
+from ingest.styles import TEXT_COLUMNS
 from lookalike.errors import LookalikeError
 
-TEXT_FIELDS = (
-    "gender",
-    "masterCategory",
-    "subCategory",
-    "articleType",
-    "baseColour",
-    "season",
-    "usage",
-    "productDisplayName",
-    "name",
-    "image_issue",
-    "image_sha1",
-    "image_file",
-)
+TEXT_FIELDS = (*TEXT_COLUMNS, "name", "image_issue", "image_sha1", "image_file")
 INT_FIELDS = ("year", "pixel_row", "duplicate_group")
 COLUMNS = ("id", *TEXT_FIELDS, *INT_FIELDS, "has_image", "version")
 SCHEMA = f"""

@@ -11,20 +11,11 @@ from typing import Any
 from PIL import Image
 
 from ingest.images import IMAGE_SIZE, ImageRejected, normalise, open_checked
-from ingest.styles import clean_text, normalise_name, parse_year
+from ingest.styles import TEXT_COLUMNS, clean_text, normalise_name, parse_year
 from lookalike.ids import parse_product_id
 
-# Metadata fields a client sends (`name` is the display name; the catalogue also keeps it raw).
-TEXT_FIELDS = (
-    "name",
-    "gender",
-    "masterCategory",
-    "subCategory",
-    "articleType",
-    "baseColour",
-    "season",
-    "usage",
-)
+# Metadata fields a client sends: the catalogue's text columns, with the display name as `name`.
+TEXT_FIELDS = ("name", *(c for c in TEXT_COLUMNS if c != "productDisplayName"))
 FIELDS = ("id", *TEXT_FIELDS, "year")
 MAX_TEXT = 500
 MAX_UPLOAD = 10 * 1024 * 1024

@@ -9,21 +9,12 @@ from typing import Any
 import gradio as gr
 
 from api.schemas import ProductWritten
+from catalogue.records import FIELDS as METADATA_FIELDS
 from ui.actions import Actions, Views
 from ui.client import ApiError
 from ui.views import error_banner, notice
 
-FIELDS = (
-    "name",
-    "gender",
-    "masterCategory",
-    "subCategory",
-    "articleType",
-    "baseColour",
-    "season",
-    "year",
-    "usage",
-)
+FIELDS = tuple(f for f in METADATA_FIELDS if f != "id")  # the form, in the API's order
 
 
 def _metadata(values: tuple[Any, ...]) -> dict[str, Any]:

@@ -10,7 +10,6 @@ import random
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from api.errors import ApiError
@@ -240,11 +239,6 @@ class Services:
         if not ids:
             raise ApiError(404, "the catalogue has no product with an image yet")
         return self.product(random.choice(ids)) or self.random_product()
-
-    def image_path(self, product: Product) -> Path | None:
-        """The normalised image file of a product."""
-        record = self.catalogue.get(int(product.product_id))
-        return None if record is None else self.catalogue.image_path(record)
 
     @property
     def writable(self) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from litestar.datastructures import UploadFile
 from litestar.openapi import ResponseSpec
 
 from api.errors import ApiError
@@ -98,3 +99,10 @@ def timings(outcome: Outcome) -> Timings:
         rerank_ms=round(outcome.rerank_ms, 3),
         total_ms=round(outcome.total_ms, 3),
     )
+
+
+async def upload_bytes(upload: object, field: str = "image") -> bytes:
+    """The bytes of a multipart file field, or a 400 saying the field is missing."""
+    if not isinstance(upload, UploadFile):
+        raise ApiError(400, f"a multipart request needs a file field named {field!r}", field)
+    return await upload.read()

@@ -13,11 +13,10 @@ from litestar.params import FromPath, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from api.auth import require_write_key
-from api.controllers.search import upload_bytes
 from api.errors import ApiError
 from api.schemas import Product, ProductWritten
 from api.services import Services, product_view
-from api.views import errors, product_id_or_404, product_or_404
+from api.views import errors, not_found, product_id_or_404, product_or_404, upload_bytes
 from catalogue.live import (
     ProductExistsError,
     StoreWriteError,
@@ -145,12 +144,14 @@ class ProductController(Controller):
         product_id: FromPath[str],
     ) -> Response[bytes]:
         """The normalised 80×80 product image (PNG); its ETag changes with the image."""
-        product = product_or_404(services, product_id)
-        record = services.catalogue.get(int(product.product_id)) or {}
-        path = services.image_path(product)
-        if not product.has_image or path is None:
-            raise ApiError(404, f"product {product.product_id} has no usable image")
-        etag = f'"{record.get("image_sha1") or product.product_id}"'
+        pid = product_id_or_404(product_id)
+        record = services.catalogue.get(pid)
+        if record is None:
+            raise not_found(product_id)
+        path = services.catalogue.image_path(record) if record["has_image"] else None
+        if path is None:
+            raise ApiError(404, f"product {pid} has no usable image")
+        etag = f'"{record.get("image_sha1") or pid}"'
         headers = {"ETag": etag, "Cache-Control": "public, no-cache"}
         if request.headers.get("if-none-match") == etag:
             return Response(b"", status_code=304, headers=headers)

@@ -13,7 +13,15 @@ from api.errors import ApiError
 from api.openapi import SearchOperation
 from api.schemas import SearchOptions, SearchRequest, SearchResponse
 from api.services import Services
-from api.views import errors, model_store, parameters, pipeline_params, recommendation, timings
+from api.views import (
+    errors,
+    model_store,
+    parameters,
+    pipeline_params,
+    recommendation,
+    timings,
+    upload_bytes,
+)
 from catalogue.records import MAX_UPLOAD, InvalidProduct, check_upload
 from embed.registry import models_answering
 from recommend.pipeline import recommend
@@ -30,13 +38,6 @@ def options_of(raw: dict[str, Any], kind: type[SearchOptions]) -> SearchOptions:
     except msgspec.ValidationError as exc:
         field = str(exc).rsplit("$.", 1)[-1].rstrip("`") if "$." in str(exc) else None
         raise ApiError(400, f"invalid search request: {exc}", field) from exc
-
-
-async def upload_bytes(upload: object, field: str = "image") -> bytes:
-    """The bytes of a multipart file field, or a 400 saying the field is missing."""
-    if not isinstance(upload, UploadFile):
-        raise ApiError(400, f"a multipart request needs a file field named {field!r}", field)
-    return await upload.read()
 
 
 def decoded_upload(data: bytes) -> Any:

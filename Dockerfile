@@ -14,6 +14,7 @@ RUN pip install torch==2.14.1 torchvision==0.29.1 --index-url https://download.p
 COPY pyproject.toml README.md ./
 COPY lookalike/ lookalike/
 COPY ingest/ ingest/
+COPY catalogue/ catalogue/
 COPY embed/ embed/
 COPY store/ store/
 COPY recommend/ recommend/

@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 # The demo's write key: yours (LOOKALIKE_API_KEY) or a fresh random one, printed at start.
 DEMO_KEY := $(or $(LOOKALIKE_API_KEY),$(shell $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(12))'))
 
-.PHONY: demo test lint serve browser clean
+.PHONY: demo test lint serve system clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,13 +39,16 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-# Debian's chromium for the headless browser test (installed once, needs root or sudo).
-browser:
-	@command -v chromium >/dev/null || { \
+# Debian packages the tests start or drive (installed once, needs root or sudo): chromium for
+# the headless browser test, redis-server for the shared response cache, wrk for `bench api`.
+SYSTEM_PACKAGES := chromium chromium-driver redis-server wrk
+system:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; }
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing >/dev/null; fi
 
-test: lint browser
+test: lint system
 	$(BIN)/pytest -q
 
 clean:

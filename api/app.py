@@ -8,23 +8,29 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
+from api import metrics
 from api.allow import allow_header_middleware
 from api.auth import API_KEY_STATE
 from api.controllers.catalog import CatalogController
+from api.controllers.metrics import MetricsController
 from api.controllers.products import ProductController
 from api.controllers.recommend import RecommendController
 from api.controllers.search import SearchController
 from api.controllers.system import SystemController
 from api.errors import EXCEPTION_HANDLERS
+from api.limits import write_limit_config
 from api.request_id import request_id_middleware
 from api.services import Services
 
 
-def create_app(services: Services, watch_builds: bool = True) -> Litestar:
+def create_app(
+    services: Services, watch_builds: bool = True, write_limit: str | None = None
+) -> Litestar:
     """The API over loaded services; OpenAPI at /schema, interactive docs at /docs.
 
     With `watch_builds`, a background thread switches to rebuilt collections and takes in
-    other processes' catalogue writes while the app runs.
+    other processes' catalogue writes while the app runs. `write_limit` ("<count>/<unit>")
+    overrides the settings' limit on writes and uploads per client.
     """
     return Litestar(
         route_handlers=[
@@ -33,13 +39,19 @@ def create_app(services: Services, watch_builds: bool = True) -> Litestar:
             ProductController,
             CatalogController,
             SystemController,
+            MetricsController,
         ],
         dependencies={"services": Provide(lambda: services, use_cache=True, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[request_id_middleware, allow_header_middleware],
+        middleware=[
+            request_id_middleware,
+            metrics.prometheus_config().middleware,
+            write_limit_config(write_limit or services.settings.write_limit).middleware,
+            allow_header_middleware,
+        ],
         state=State({API_KEY_STATE: services.settings.api_key}),
         on_startup=[lambda: services.watch()] if watch_builds else [],
-        on_shutdown=[services.close],
+        on_shutdown=[services.close_cache, services.close],
         openapi_config=OpenAPIConfig(
             title="Lookalike",
             version="0.2.0",

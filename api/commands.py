@@ -1,10 +1,18 @@
-"""`lookalike serve`: the REST API under uvicorn."""
+"""`lookalike serve`: the REST API under uvicorn, in one process or several."""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import os
+import sys
+import tempfile
 
-from lookalike.settings import Settings
+from litestar import Litestar
+
+from lookalike.settings import OFF, Settings
+
+ACCESS_LOG_ENV = "LOOKALIKE_ACCESS_LOG"
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -15,24 +23,90 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--backend", choices=("qdrant-embedded", "qdrant", "faiss"), help="env LOOKALIKE_BACKEND"
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="API processes (qdrant or faiss backends; the embedded engine allows one)",
+    )
+    parser.add_argument(
+        "--cache", choices=("on", "off"), help="response cache (env LOOKALIKE_CACHE, default on)"
+    )
+    parser.add_argument(
+        "--access-log",
+        choices=("on", "off"),
+        help=f"one JSON line per request on stdout (env {ACCESS_LOG_ENV}, default on)",
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Load the services once, then serve until interrupted."""
+    """Serve until interrupted: load the services here, or in each of `--workers` processes."""
     import uvicorn
 
+    if args.data_dir is not None:
+        os.environ["LOOKALIKE_DATA"] = str(args.data_dir)
+    for variable, value in (
+        ("LOOKALIKE_BACKEND", args.backend),
+        ("LOOKALIKE_CACHE", args.cache),
+        (ACCESS_LOG_ENV, args.access_log),
+    ):
+        if value is not None:
+            os.environ[variable] = value  # the workers read their settings from the environment
+    settings = Settings()
+    if args.workers < 1:
+        print("--workers must be at least 1", file=sys.stderr)
+        return 2
+    if args.workers > 1 and settings.backend == "qdrant-embedded":
+        print(
+            "--workers > 1 needs a store several processes can open: the embedded Qdrant engine "
+            "lets one process open a collection. Run a Qdrant server (`docker compose up -d "
+            "qdrant`, then `lookalike index --backend qdrant`) and serve with --backend qdrant, "
+            "or serve read-only FAISS indexes with --backend faiss.",
+            file=sys.stderr,
+        )
+        return 2
+    where = f"http://{args.host}:{args.port}"
+    cache = "off" if not settings.cache else ("redis" if settings.redis_url else "memory")
+    if args.workers > 1:
+        # Each worker counts its own requests; /metrics adds up every worker's files.
+        os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="lookalike-"))
+        print(f"API on {where} — {args.workers} workers, backend {settings.backend}, cache {cache}")
+        uvicorn.run(
+            "api.commands:app_from_environment",
+            factory=True,
+            workers=args.workers,
+            host=args.host,
+            port=args.port,
+            log_level="warning",
+            access_log=False,
+        )
+        return 0
+    app = app_from_environment()
+    print(f"API on {where} (docs /docs) — backend {settings.backend}, cache {cache}", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    return 0
+
+
+def app_from_environment() -> Litestar:
+    """The app over services loaded from the environment's settings (one per worker)."""
     from api.app import create_app
     from api.services import Services
 
-    settings = Settings().override(data_dir=args.data_dir, backend=args.backend)
-    services = Services.load(settings)
-    print(
-        f"API on http://{args.host}:{args.port} (docs /docs) — backend {settings.backend}, "
-        f"models {', '.join(services.stores) or 'none: run lookalike index'}",
-        flush=True,
-    )
-    uvicorn.run(
-        create_app(services), host=args.host, port=args.port, log_level="warning", access_log=False
-    )
-    return 0
+    if os.environ.get(ACCESS_LOG_ENV, "on").lower() not in OFF:
+        log_access_to_stdout()
+    services = Services.load(Settings())
+    if not services.stores:
+        print("no collections to serve: run `lookalike index`", file=sys.stderr, flush=True)
+    return create_app(services)
+
+
+def log_access_to_stdout() -> None:
+    """Access-log lines (JSON, one per request) on stdout."""
+    access = logging.getLogger("lookalike.access")
+    if not access.handlers:
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        access.addHandler(handler)
+    access.setLevel(logging.INFO)
+    access.propagate = False

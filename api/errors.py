@@ -9,6 +9,7 @@ from typing import Any
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
+from api import metrics
 from api.schemas import ErrorBody
 from lookalike.errors import LookalikeError
 from store.errors import InvalidFilterError, QdrantUnreachableError
@@ -62,11 +63,17 @@ def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response
         return _body(exc.status_code, exc.detail, exc.field, **(exc.headers or {}))
     if isinstance(exc, ValidationException):
         return _body(400, _validation_message(exc), _validation_field(exc))
+    if exc.status_code == 429:  # Litestar's rate limit: say when to come back
+        headers = exc.headers or {}
+        retry = headers.get("RateLimit-Reset", "1")
+        detail = f"too many writes or uploads from this client; retry in {retry} s"
+        return _body(429, detail, **{**headers, "Retry-After": retry})
     return _body(exc.status_code, exc.detail, **(exc.headers or {}))
 
 
 def handle_store_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """The vector store is down: 503 with Retry-After; the next request tries again."""
+    metrics.STORE_ERRORS.inc()
     return _body(
         503,
         f"vector store unavailable: {exc}. Retry shortly; check that Qdrant is running.",

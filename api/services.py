@@ -12,6 +12,9 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import anyio
+
+from api.cache import ResponseCache, open_cache
 from api.errors import ApiError
 from api.schemas import Product
 from catalogue.database import CatalogueDB
@@ -100,6 +103,7 @@ class Services:
         # Every model call runs on this one thread: torch's OpenMP pool is per calling thread,
         # and several pools spinning on two cores made each write several times slower.
         self._model_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="models")
+        self.cache: ResponseCache | None = open_cache(settings)
 
     @classmethod
     def load(cls, settings: Settings, client: QdrantClient | None = None) -> Services:
@@ -204,6 +208,15 @@ class Services:
         except Exception:  # a write will load them, and report the problem, later
             log.exception("loading the encoders at start failed")
 
+    def answer_scope(self, model: str) -> tuple[int, str]:
+        """What a cached answer of `model` depends on besides the request: the catalogue
+        version and the collection's build."""
+        return self.catalogue.version, str(self.records.get(model, {}).get("build_id", ""))
+
+    async def in_thread(self, function: Callable[..., T], *args: Any) -> T:
+        """Run blocking store work in a worker thread, keeping the event loop free."""
+        return await anyio.to_thread.run_sync(function, *args)
+
     async def on_model_thread(self, function: Callable[..., T], *args: Any) -> T:
         """Run model (torch) work on the services' one model thread, off the event loop."""
         return await asyncio.wrap_future(self._model_thread.submit(function, *args))
@@ -220,6 +233,11 @@ class Services:
     def available_models(self) -> list[str]:
         """Models that are open or waiting for the server to come back."""
         return [m for m in MODELS if m in self.stores or m in self.unreachable]
+
+    async def close_cache(self) -> None:
+        """Release the response cache's connections."""
+        if self.cache is not None:
+            await self.cache.close()
 
     def close(self) -> None:
         """Stop watching and release the stores and the database."""

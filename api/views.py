@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from litestar.datastructures import UploadFile
+import msgspec
+from litestar import MediaType, Response
+from litestar.datastructures import ResponseHeader, UploadFile
 from litestar.openapi import ResponseSpec
 
+from api import cache, metrics
 from api.errors import ApiError
 from api.schemas import ErrorBody, Parameters, Product, Recommendation, Timings
 from api.services import Services
@@ -18,6 +22,52 @@ from store.protocol import VectorStore
 def errors(*codes: int) -> dict[int, ResponseSpec]:
     """OpenAPI entries for the error statuses a route can answer."""
     return {c: ResponseSpec(ErrorBody, description="error: detail says what to do") for c in codes}
+
+
+CACHE_HEADERS = [
+    ResponseHeader(
+        name=cache.HEADER,
+        description="hit: served from the response cache; miss: computed now; off: no cache",
+        documentation_only=True,
+    )
+]
+
+
+def answer_spec(kind: type[msgspec.Struct], *codes: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries of a cached route: its 200 body (sent pre-encoded) and its errors."""
+    return {
+        200: ResponseSpec(kind, description="the ranked products, every score"),
+        **errors(*codes),
+    }
+
+
+async def cached_answer(
+    services: Services,
+    route: str,
+    key: str | None,
+    compute: Callable[[], Awaitable[msgspec.Struct]],
+) -> Response[bytes]:
+    """The cached body for `key`, else the answer `compute()` awaits, encoded and kept.
+
+    `key` None: not cacheable. Errors (ApiError) are never cached. The `X-Cache` header says
+    which it was.
+    """
+    store = services.cache if key is not None else None
+    if store is not None and key is not None:
+        body = await store.get(key)
+        if body is not None:
+            metrics.CACHE_REQUESTS.labels(route, "hit").inc()
+            return _json(body, "hit")
+    answer = await compute()
+    body = msgspec.json.encode(answer)
+    if store is not None and key is not None:
+        metrics.CACHE_REQUESTS.labels(route, "miss").inc()
+        await store.put(key, body)
+    return _json(body, "miss" if store is not None else "off")
+
+
+def _json(body: bytes, cached: str) -> Response[bytes]:
+    return Response(body, media_type=MediaType.JSON, headers={cache.HEADER: cached})
 
 
 def model_store(services: Services, model: str, allowed: tuple[str, ...]) -> VectorStore:
@@ -91,8 +141,11 @@ def recommendation(item: Ranked, services: Services) -> Recommendation:
     )
 
 
-def timings(outcome: Outcome) -> Timings:
-    """Where the time of one request went."""
+def timings(outcome: Outcome, route: str) -> Timings:
+    """Where the time of one request went (also recorded in the metrics)."""
+    metrics.observe_stages(
+        route, recall=outcome.recall_ms, mmr=outcome.mmr_ms, rerank=outcome.rerank_ms
+    )
     return Timings(
         recall_ms=round(outcome.recall_ms, 3),
         mmr_ms=round(outcome.mmr_ms, 3),

@@ -37,9 +37,12 @@ REFERENCE_DIFFERENCES = (
 GOAL_P50_MS = 0.5
 GOAL_RECALL = 0.99
 GOAL_FILTER_SLOWDOWN = 2.0
-GOAL_API_P50_MS = 3.0
-GOAL_API_P99_MS = 15.0
-GOAL_API_RPS = 500.0
-GOAL_API_CONCURRENCY = 16
+GOAL_API_CONCURRENCY = 16  # the soak's clients
+# Issue 13, at 4 connections: uncached /recommend ≥ 25 % of /health's req/s with p99 ≤ 5 ms;
+# Zipf-popular products with the cache ≥ 80 % of /health.
+GOAL_API_CONNECTIONS = 4
+GOAL_API_UNCACHED_SHARE = 0.25
+GOAL_API_UNCACHED_P99_MS = 5.0
+GOAL_API_CACHED_SHARE = 0.80
 GOAL_TOTAL_MINUTES = 30.0
 GOAL_TEXT_HIT_AT_5 = 0.75  # CLIP text→image, issue 11

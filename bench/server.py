@@ -9,7 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,13 +61,15 @@ def running_server(
     backend: str,
     timeout: float = READY_TIMEOUT_S,
     env: dict[str, str] | None = None,
+    args: Sequence[str] = (),
 ) -> Iterator[Server]:
     """Start `lookalike serve` on a free port, wait until /ready answers 200, stop it afterwards.
 
-    `env` adds environment variables (e.g. LOOKALIKE_API_KEY) to the server's."""
+    `env` adds environment variables (e.g. LOOKALIKE_API_KEY) to the server's; `args` adds
+    `serve` options (e.g. --workers 2)."""
     port = free_port()
     command = [sys.executable, "-m", "lookalike.cli", "--data-dir", str(data_dir)]
-    command += ["serve", "--port", str(port), "--backend", backend]
+    command += ["serve", "--port", str(port), "--backend", backend, *args]
     with tempfile.TemporaryDirectory(prefix="lookalike-serve-") as folder:
         log = Path(folder) / "serve.log"
         with log.open("wb") as output:

@@ -168,7 +168,6 @@ class LiveCatalogue:
         else:
             version = self.database.put(record)
             record = {**record, "version": version}
-        self._advance(version)
         try:
             _apply(product_id, record, vectors, stores)
         except StoreWriteError:
@@ -176,13 +175,19 @@ class LiveCatalogue:
             raise
         self._remember(product_id, record)
         self._with_image = [i for i, r in self._records.items() if r["has_image"]]
+        # Only now, with every collection written, may answers be cached under the new version.
+        self._advance(version)
         if old is not None and old.get("image_file") != (record or {}).get("image_file"):
             self._discard_image(old.get("image_file"))
         held = tuple(m for m, v in vectors.items() if v is not None)
         return WriteResult(record, held, version)
 
     def _restore_database(self, product_id: int, old: Record | None) -> None:
-        self._advance(self.database.delete(product_id) if old is None else self.database.put(old))
+        """Undo a write in the database (the next `refresh` takes in both versions)."""
+        if old is None:
+            self.database.delete(product_id)
+        else:
+            self.database.put(old)
 
     def _advance(self, version: int) -> None:
         """Our own write's version; after a gap (another process wrote meanwhile) `refresh`

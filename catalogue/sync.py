@@ -143,15 +143,23 @@ class Syncer:
 
     def delete(self, product_id: int, report: SyncReport) -> None:
         """Remove one product."""
-        response = self.client.delete(f"/products/{product_id}")
+        response = self._request("DELETE", f"/products/{product_id}")
         if response.status_code != 404:
             self._check(product_id, response, report)
 
     def _send(self, product_id: int, fields: dict[str, Any], photo: bytes | None) -> httpx.Response:
         files = {"image": (f"{product_id}.jpg", photo, "image/jpeg")} if photo else None
-        return self.client.put(
-            f"/products/{product_id}", data={"metadata": json.dumps(fields)}, files=files
+        return self._request(
+            "PUT", f"/products/{product_id}", data={"metadata": json.dumps(fields)}, files=files
         )
+
+    def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """One write; when the API's rate limit answers 429, wait as long as it says, again."""
+        while True:
+            response = self.client.request(method, url, **kwargs)
+            if response.status_code != 429:
+                return response
+            time.sleep(float(response.headers.get("retry-after", "1")))
 
     def _check(self, product_id: int, response: httpx.Response, report: SyncReport) -> None:
         if response.status_code in (401, 403):

@@ -9,7 +9,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -22,7 +22,7 @@ from embed.catalog import Catalog, open_catalog
 from embed.encoding import Vectors, encode_pixels
 from embed.hybrid import DEFAULT_HYBRID, HybridWeights, category_vectors, hybrid_vectors
 from embed.loader import NetworkLoader
-from embed.registry import TEXT, ModelSpec, get_model
+from embed.registry import TEXT, ModelSpec, Network, get_model
 from embed.text import category_prompt, product_text
 from embed.text_encoder import TextEncoder
 from embed.weights import LoadedNetwork
@@ -94,16 +94,44 @@ def _encode_product_texts(encoder: TextEncoder, products: pd.DataFrame, label: s
     return vectors
 
 
+class LocalEngine:
+    """Image and text vectors computed in this process (DataLoader workers read pixels)."""
+
+    def __init__(self, catalog: Catalog, loader: NetworkLoader, workers: int = 2) -> None:
+        self.catalog, self.loader, self.workers = catalog, loader, workers
+
+    def images(self, network: Network, products: pd.DataFrame, label: str) -> Vectors:
+        """Vectors of products that all have an image, in their order."""
+        loaded = self.loader.get(network)
+        return _encode_images(loaded, self.catalog, products, label, self.workers)
+
+    def texts(self, products: pd.DataFrame, label: str) -> Vectors:
+        """Vectors of the products' texts, in their order."""
+        return _encode_product_texts(self.loader.text(), products, label)
+
+
+class Engine(Protocol):
+    """Where the image and text vectors of a batch embedding are computed."""
+
+    def images(self, network: Network, products: pd.DataFrame, label: str) -> Vectors:
+        """Vectors of products that all have an image, in their order."""
+        ...
+
+    def texts(self, products: pd.DataFrame, label: str) -> Vectors:
+        """Vectors of the products' texts, in their order."""
+        ...
+
+
 class CatalogEmbedder:
     """Computes each model's vectors for a catalogue, sharing CLIP work within one run."""
 
     def __init__(
-        self, catalog: Catalog, loader: NetworkLoader, hybrid: HybridWeights, workers: int = 2
+        self, catalog: Catalog, loader: NetworkLoader, hybrid: HybridWeights, engine: Engine
     ):
         self.catalog = catalog
         self.loader = loader
         self.hybrid = hybrid
-        self.workers = workers
+        self.engine = engine
         self._memo: dict[str, tuple[Ids, Vectors]] = {}
 
     def vectors(self, spec: ModelSpec) -> tuple[Ids, Vectors]:
@@ -119,10 +147,10 @@ class CatalogEmbedder:
             print(f"{spec.name}: skipped {skipped} products without an image")
         ids = products["id"].to_numpy(dtype=np.int64)
         if spec.input == "image":
-            loaded = self.loader.get(spec.network)  # type: ignore[arg-type]
-            return ids, _encode_images(loaded, self.catalog, products, spec.name, self.workers)
+            network = cast(Network, spec.network)
+            return ids, self.engine.images(network, products, spec.name)
         if spec.input == "text":
-            return ids, _encode_product_texts(self.loader.text(), products, spec.name)
+            return ids, self.engine.texts(products, spec.name)
         image = self._aligned(get_model("clip"), ids)
         text = self._aligned(get_model("clip_text"), ids)
         types = products["articleType"].fillna("").astype(str).tolist()
@@ -202,11 +230,17 @@ def embed_catalog(
     hybrid: HybridWeights = DEFAULT_HYBRID,
     force: bool = False,
     workers: int = 2,
+    engine: Engine | None = None,
 ) -> None:
-    """Write `data/embeddings/<model>/` for each model (skipping up-to-date ones) and categories."""
+    """Write `data/embeddings/<model>/` for each model (skipping up-to-date ones) and categories.
+
+    `engine` computes the vectors (default: this process, with `workers` DataLoader processes
+    reading pixels); every engine writes the same files."""
     torch.set_num_threads(2)
     catalog = open_catalog(settings.catalog_dir)
-    embedder = CatalogEmbedder(catalog, loader, hybrid, workers)
+    embedder = CatalogEmbedder(
+        catalog, loader, hybrid, engine or LocalEngine(catalog, loader, workers)
+    )
     for name in models:
         spec = get_model(name)
         out = settings.embeddings_dir / spec.name

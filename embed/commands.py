@@ -46,8 +46,17 @@ def run_embed(args: argparse.Namespace) -> int:
 
     hybrid = HybridWeights(*args.hybrid_weights) if args.hybrid_weights else DEFAULT_HYBRID
     loader = NetworkLoader(parse_weights(args.weights))
+    settings = _settings(args)
+    engine = None
+    if args.engine == "ray":
+        from embed.ray_engine import RayEngine
+
+        engine = RayEngine(
+            settings.catalog_dir, loader.sources, loader.weights_dir, args.address, args.actors
+        )
+
     embed_catalog(
-        _settings(args), args.models, loader, hybrid, force=args.force, workers=args.workers
+        settings, args.models, loader, hybrid, force=args.force, workers=args.workers, engine=engine
     )
     return 0
 
@@ -85,4 +94,14 @@ def register(subparsers: Any) -> None:
     )
     embed.add_argument("--force", action="store_true", help="rebuild even if up to date")
     embed.add_argument("--workers", type=int, default=2, help="DataLoader worker processes")
+    embed.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="where vectors are computed: this process, or a Ray cluster (Ray Data actor pools)",
+    )
+    embed.add_argument(
+        "--address", help="Ray cluster address (default: RAY_ADDRESS, else a new local cluster)"
+    )
+    embed.add_argument("--actors", type=int, help="Ray actors per model (default: cluster CPUs)")
     embed.set_defaults(run=run_embed)

@@ -26,6 +26,16 @@ class NetworkLoader:
         self._text: TextEncoder | None = None
         self._lock = threading.Lock()
 
+    @property
+    def weights_dir(self) -> Path:
+        """Where catalog-trained weights are read from."""
+        return self._weights_dir
+
+    @property
+    def sources(self) -> dict[Network, WeightsSource]:
+        """The weights source chosen per network (absent: catalog)."""
+        return dict(self._sources)
+
     def get(self, network: Network) -> LoadedNetwork:
         """The loaded image network, loading it on first use."""
         with self._lock:

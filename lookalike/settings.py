@@ -9,6 +9,8 @@ from typing import Any
 
 from catalogue.database import DATABASE_FILE
 
+OFF = ("off", "0", "false", "no")
+
 
 def _env_path(name: str, default: str) -> Path:
     return Path(os.environ.get(name, default))
@@ -30,6 +32,16 @@ class Settings:
     api_key: str | None = field(default_factory=lambda: os.environ.get("LOOKALIKE_API_KEY") or None)
     api_url: str = field(
         default_factory=lambda: os.environ.get("LOOKALIKE_API_URL", "http://127.0.0.1:8000")
+    )
+    cache: bool = field(
+        default_factory=lambda: os.environ.get("LOOKALIKE_CACHE", "on").lower() not in OFF
+    )
+    redis_url: str | None = field(
+        default_factory=lambda: os.environ.get("LOOKALIKE_REDIS_URL") or None
+    )
+    # Writes and photo uploads per client: "<count>/<second|minute|hour|day>".
+    write_limit: str = field(
+        default_factory=lambda: os.environ.get("LOOKALIKE_WRITE_LIMIT", "600/minute")
     )
 
     @property

@@ -12,7 +12,7 @@ import numpy.typing as npt
 
 from recommend.categories import CategorySimilarity
 from recommend.mmr import mmr_select
-from store.protocol import Filter, Hit, Payload, Vector, VectorStore
+from store.protocol import Filter, Payload, Vector, VectorStore
 
 CategoryMode = Literal["soft", "hard", "off"]
 
@@ -88,13 +88,11 @@ def recommend(
     """Recommend `params.top_k` products for a query vector (and its articleType, if known).
 
     With `payload_of` (a caller that holds the catalogue), payloads come from it instead of the
-    store, which makes the ANN search several times cheaper.
+    store, which makes the ANN search several times cheaper, and only the chosen few are read.
     """
     started = time.perf_counter()
     wanted = recall_filter(params, query_type, exclude)
     hits = store.search(query, params.candidates, wanted, with_payload=payload_of is None)
-    if payload_of is not None:
-        hits = [Hit(h.id, h.score, payload_of(h.id)) for h in hits]
     recalled = time.perf_counter()
 
     ann = np.array([h.score for h in hits], dtype=np.float32)
@@ -106,7 +104,8 @@ def recommend(
     results = []
     for rank, i in enumerate(order):
         hit = hits[i]
-        other_type = hit.payload.get("articleType")
+        payload = hit.payload if payload_of is None else payload_of(hit.id)
+        other_type = payload.get("articleType")
         similarity = categories.similarity(query_type, other_type) if query_type else 0.0
         score = hit.score
         if params.category_mode != "off" and query_type is not None:
@@ -119,7 +118,7 @@ def recommend(
                 category_similarity=float(similarity),
                 category_match=query_type is not None and other_type == query_type,
                 mmr_rank=rank + 1,
-                payload=hit.payload,
+                payload=payload,
             )
         )
     if params.category_mode != "off":

@@ -14,7 +14,7 @@ class CatalogController(Controller):
 
     path = "/catalog"
 
-    @get(sync_to_thread=False)
+    @get(sync_to_thread=True)  # a database query
     def catalog(self, services: NamedDependency[Services]) -> CatalogInfo:
         """Product counts (with / without image), the catalogue version, the last write time."""
         stats = services.catalogue.database.stats()

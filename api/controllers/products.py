@@ -34,7 +34,7 @@ from catalogue.records import (
 
 # A form without a file may come url-encoded; a product without image needs no file.
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
-WRITE_ERRORS = errors(400, 401, 403, 404, 409, 413, 415, 501, 503)
+WRITE_ERRORS = errors(400, 401, 403, 404, 409, 413, 415, 429, 501, 503)
 
 
 def _object(raw: bytes | str, what: str) -> dict[str, Any]:
@@ -109,7 +109,7 @@ class ProductController(Controller):
 
     path = "/products"
 
-    @get(sync_to_thread=False, responses=errors(400))
+    @get(sync_to_thread=True, responses=errors(400))  # a database query
     def find_products(
         self,
         services: NamedDependency[Services],
@@ -133,7 +133,7 @@ class ProductController(Controller):
 
     @get(
         "/{product_id:str}/image",
-        sync_to_thread=False,
+        sync_to_thread=True,  # reads a file
         media_type="image/png",
         responses=errors(404),
     )

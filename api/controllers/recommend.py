@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, get
+from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.params import Parameter
 
+from api.cache import cache_key
 from api.errors import ApiError
 from api.schemas import CategoryMode, RecommendResponse
 from api.services import Services
 from api.views import (
-    errors,
+    CACHE_HEADERS,
+    answer_spec,
+    cached_answer,
     model_store,
     parameters,
     pipeline_params,
@@ -21,7 +24,8 @@ from api.views import (
     timings,
 )
 from embed.registry import models_answering
-from recommend.pipeline import recommend
+from lookalike.ids import parse_product_id
+from recommend.pipeline import Params, recommend
 
 RECOMMEND_MODELS = models_answering("product")
 Filter = Annotated[str | None, Parameter(description="exact payload match", max_length=100)]
@@ -32,8 +36,8 @@ class RecommendController(Controller):
 
     path = "/recommend"
 
-    @get(sync_to_thread=False, responses=errors(400, 404, 503))
-    def get_recommendations(
+    @get(responses=answer_spec(RecommendResponse, 400, 404, 503), response_headers=CACHE_HEADERS)
+    async def get_recommendations(
         self,
         services: NamedDependency[Services],
         product_id: Annotated[str, Parameter(description="catalogue id of the query product")],
@@ -53,10 +57,11 @@ class RecommendController(Controller):
         baseColour: Filter = None,
         season: Filter = None,
         usage: Filter = None,
-    ) -> RecommendResponse:
-        """Products similar to one catalogue product: ANN recall → MMR → category re-rank."""
-        store = model_store(services, model, RECOMMEND_MODELS)
-        query = product_or_404(services, product_id)
+    ) -> Response[bytes]:
+        """Products similar to one catalogue product: ANN recall → MMR → category re-rank.
+
+        Answers are cached (header `X-Cache`) until the catalogue or the collection changes.
+        """
         filters = {
             k: v
             for k, v in {
@@ -79,31 +84,48 @@ class RecommendController(Controller):
             w_cat=w_cat,
             filters=filters,
         )
-        qid = int(query.product_id)
-        vector = store.vectors([qid]).get(qid)
-        if vector is None:
-            why = "it has no usable image" if not query.has_image else "it is not in the collection"
-            raise ApiError(
-                404,
-                f"product {qid} has no {model} vector: {why}; find products like it by its "
-                "text with POST /search (model clip_text)",
-            )
-        outcome = recommend(
-            store,
-            vector,
-            params,
-            services.categories,
-            query.articleType,
-            frozenset({qid}),
-            services.payload,
+        qid = parse_product_id(product_id)
+        scope = services.answer_scope(model)
+        key = None if qid is None else cache_key("recommend", model, qid, params, scope)
+        return await cached_answer(
+            services,
+            "recommend",
+            key,
+            lambda: services.in_thread(_recommend, services, model, product_id, params),
         )
-        return RecommendResponse(
-            query_product_id=query.product_id,
-            model=model,
-            top_k=top_k,
-            results=[recommendation(r, services) for r in outcome.results],
-            parameters=parameters(model, params),
-            query=query,
-            intra_list_diversity=round(outcome.diversity, 6),
-            timings=timings(outcome),
+
+
+def _recommend(
+    services: Services, model: str, product_id: str, params: Params
+) -> RecommendResponse:
+    """The recommendation pipeline for a catalogue product (blocking: runs in a thread)."""
+    store = model_store(services, model, RECOMMEND_MODELS)
+    query = product_or_404(services, product_id)
+    qid = int(query.product_id)
+    vector = store.vectors([qid]).get(qid)
+    if vector is None:
+        why = "it has no usable image" if not query.has_image else "it is not in the collection"
+        raise ApiError(
+            404,
+            f"product {qid} has no {model} vector: {why}; find products like it by its "
+            "text with POST /search (model clip_text)",
         )
+    outcome = recommend(
+        store,
+        vector,
+        params,
+        services.categories,
+        query.articleType,
+        frozenset({qid}),
+        services.payload,
+    )
+    return RecommendResponse(
+        query_product_id=query.product_id,
+        model=model,
+        top_k=params.top_k,
+        results=[recommendation(r, services) for r in outcome.results],
+        parameters=parameters(model, params),
+        query=query,
+        intra_list_diversity=round(outcome.diversity, 6),
+        timings=timings(outcome, "recommend"),
+    )

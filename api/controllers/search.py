@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, post
+from litestar import Controller, Request, Response, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 
+from api import metrics
+from api.cache import cache_key
 from api.errors import ApiError
 from api.openapi import SearchOperation
 from api.schemas import SearchOptions, SearchRequest, SearchResponse
 from api.services import Services
 from api.views import (
-    errors,
+    CACHE_HEADERS,
+    answer_spec,
+    cached_answer,
     model_store,
     parameters,
     pipeline_params,
@@ -24,7 +32,7 @@ from api.views import (
 )
 from catalogue.records import MAX_UPLOAD, InvalidProduct, check_upload
 from embed.registry import models_answering
-from recommend.pipeline import recommend
+from recommend.pipeline import Params, recommend
 from store.protocol import Vector
 
 IMAGE_MODELS = models_answering("photo")
@@ -48,22 +56,33 @@ def decoded_upload(data: bytes) -> Any:
         raise ApiError(exc.status, str(exc), exc.field) from exc
 
 
-async def _search_query(
-    services: Services, request: Request[Any, Any, Any]
-) -> tuple[str, SearchOptions, Vector]:
+@dataclass(frozen=True)
+class SearchQuery:
+    """A parsed search request: what it shows as `query`, its options, what identifies its
+    input (the text, or the photo's sha256) and how to turn it into a vector."""
+
+    label: str
+    options: SearchOptions
+    identity: str
+    encode: Callable[[], Vector]  # blocking model work: runs on the model thread
+
+
+async def _search_query(services: Services, request: Request[Any, Any, Any]) -> SearchQuery:
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
         form = await request.form()
         upload = form.get("image")
-        image = decoded_upload(await upload_bytes(upload))
-        fields = {k: v for k, v in form.items() if k != "image"}
-        options = options_of(fields, SearchOptions)
-        model_store(services, options.model, IMAGE_MODELS)
-        vectors = await services.on_model_thread(
-            services.encoders.encode_images, options.model, [image]
-        )
+        data = await upload_bytes(upload)
         assert isinstance(upload, UploadFile)
-        return f"image:{upload.filename}", options, vectors[0]
+        options = options_of({k: v for k, v in form.items() if k != "image"}, SearchOptions)
+        model_store(services, options.model, IMAGE_MODELS)
+
+        def encode_photo() -> Vector:
+            image = decoded_upload(data)
+            return services.encoders.encode_images(options.model, [image])[0]
+
+        digest = hashlib.sha256(data).hexdigest()
+        return SearchQuery(f"image:{upload.filename}", options, digest, encode_photo)
     if content_type.startswith("application/json"):
         try:
             raw = msgspec.json.decode(await request.body())
@@ -71,15 +90,35 @@ async def _search_query(
             raise ApiError(400, f"body is not valid JSON: {exc}") from exc
         if not isinstance(raw, dict):
             raise ApiError(400, "body must be a JSON object with a 'text' field", "text")
-        request_ = options_of(raw, SearchRequest)
-        assert isinstance(request_, SearchRequest)
-        model_store(services, request_.model, TEXT_MODELS)
-        vectors = await services.on_model_thread(
-            services.encoders.encode_query_texts, request_.model, [request_.text]
-        )
-        return request_.text, request_, vectors[0]
+        text_request = options_of(raw, SearchRequest)
+        assert isinstance(text_request, SearchRequest)
+        model_store(services, text_request.model, TEXT_MODELS)
+        text = text_request.text
+
+        def encode_text() -> Vector:
+            return services.encoders.encode_query_texts(text_request.model, [text])[0]
+
+        return SearchQuery(text, text_request, text, encode_text)
     raise ApiError(
         415, "send JSON {'text': ...} or a multipart form with an 'image' file", "content-type"
+    )
+
+
+def _search(
+    services: Services, query: SearchQuery, params: Params, vector: Vector
+) -> SearchResponse:
+    """Similar products of a query vector (blocking: runs in a thread)."""
+    model = query.options.model
+    store = model_store(services, model, (model,))
+    outcome = recommend(store, vector, params, services.categories, payload_of=services.payload)
+    return SearchResponse(
+        query=query.label,
+        model=model,
+        top_k=params.top_k,
+        results=[recommendation(r, services) for r in outcome.results],
+        parameters=parameters(model, params),
+        intra_list_diversity=round(outcome.diversity, 6),
+        timings=timings(outcome, "search"),
     )
 
 
@@ -89,27 +128,31 @@ class SearchController(Controller):
     path = "/search"
 
     @post(
-        responses=errors(400, 413, 415, 503),
+        responses=answer_spec(SearchResponse, 400, 413, 415, 429, 503),
+        response_headers=CACHE_HEADERS,
         request_max_body_size=MAX_UPLOAD + 1024 * 1024,
         operation_class=SearchOperation,
         status_code=200,
     )
     async def search(
         self, services: NamedDependency[Services], request: Request[Any, Any, Any]
-    ) -> SearchResponse:
-        """Similar products for a text (JSON) or an uploaded photo (multipart); nothing excluded."""
-        label, options, vector = await _search_query(services, request)
-        store = model_store(services, options.model, (options.model,))
+    ) -> Response[bytes]:
+        """Similar products for a text (JSON) or an uploaded photo (multipart); nothing excluded.
+
+        Answers are cached (header `X-Cache`) until the catalogue or the collection changes.
+        """
+        query = await _search_query(services, request)
+        options = query.options
         params = pipeline_params(
             options.top_k, options.lambda_diversity, options.candidates, category_mode="off"
         )
-        outcome = recommend(store, vector, params, services.categories, payload_of=services.payload)
-        return SearchResponse(
-            query=label,
-            model=options.model,
-            top_k=options.top_k,
-            results=[recommendation(r, services) for r in outcome.results],
-            parameters=parameters(options.model, params),
-            intra_list_diversity=round(outcome.diversity, 6),
-            timings=timings(outcome),
-        )
+        scope = services.answer_scope(options.model)
+        key = cache_key("search", options.model, query.label, query.identity, params, scope)
+
+        async def compute() -> SearchResponse:
+            started = time.perf_counter()
+            vector = await services.on_model_thread(query.encode)
+            metrics.observe_stages("search", encode=(time.perf_counter() - started) * 1e3)
+            return await services.in_thread(_search, services, query, params, vector)
+
+        return await cached_answer(services, "search", key, compute)

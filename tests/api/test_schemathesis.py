@@ -25,6 +25,11 @@ def test_schemathesis_finds_no_server_error(slice_api_url: str) -> None:
             "7",
             "--request-timeout",
             "30",
+            # Arbitrary Unicode strings, NUL bytes included, in every parameter.
+            "--generation-codec",
+            "utf-8",
+            "--generation-allow-x00",
+            "true",
         ],
         capture_output=True,
         text=True,

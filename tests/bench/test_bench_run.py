@@ -104,14 +104,19 @@ def test_recall_measures_every_index_at_every_size(results: Path) -> None:
             assert result["filter_slowdown_p50"] > 0
 
 
-def test_api_load_and_soak_answer_without_errors(results: Path) -> None:
+def test_api_load_measures_every_setup_against_its_floor(results: Path) -> None:
     api = document(results, "api")
-    assert set(api["runs"]) == {"1", "2"}
-    for run in api["runs"].values():
-        assert run["requests"] > 0 and run["errors"] == 0
-        stages = run["server_stages_ms"]
-        assert stages["total_ms"]["p50"] <= run["latency_ms"]["p50"]
-        assert run["outside_pipeline_ms"]["p50"] > 0
+    assert set(api["uncached"]) == {"1", "2"}
+    setups = [api["uncached"], api["cached"], api["redis_workers"]["runs"]]
+    for runs in setups:
+        for run in runs.values():
+            assert run["requests"] > 0 and run["errors"] == 0
+            assert run["share_of_health"] > 0 and run["p50_ms"] <= run["p99_ms"]
+    assert all(run["hit_rate"] is None for run in api["uncached"].values())
+    for runs in setups[1:]:
+        assert all(0 < run["hit_rate"] <= 1 for run in runs.values())
+    assert set(api["stages_ms"]) == {"recall", "mmr", "rerank"}
+    assert api["stages_ms"]["recall"] > 0
     soak = api["soak"]
     assert soak["errors"] == 0 and len(soak["rss"]) >= 2
     assert all(sample["bytes"] > 0 for sample in soak["rss"])

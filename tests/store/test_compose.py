@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import tomllib
 from typing import Any
 
 import pytest
@@ -35,13 +36,22 @@ def test_qdrant_service(compose: dict[str, Any]) -> None:
     assert volume in compose["volumes"], "the storage must be a persistent named volume"
 
 
-def test_api_service(compose: dict[str, Any]) -> None:
-    api = compose["services"]["api"]
+def test_api_replicas_behind_one_port_share_redis(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    api = services["api"]
     assert api["build"] == "."
     assert api["command"] == ["lookalike", "serve", "--host", "0.0.0.0", "--backend", "qdrant"]
     assert api["environment"]["QDRANT_URL"] == "http://qdrant:6333"
-    assert "8000:8000" in api["ports"]
-    assert "qdrant" in api["depends_on"]
+    assert api["environment"]["LOOKALIKE_REDIS_URL"] == "redis://redis:6379/0"
+    assert api["deploy"]["replicas"] >= 2 and "ports" not in api
+    assert {"qdrant", "redis"} <= set(api["depends_on"])
+    assert services["redis"]["image"].startswith("redis:")
+    lb = services["lb"]
+    assert "8000:8000" in lb["ports"] and "api" in lb["depends_on"]
+    source, target = lb["volumes"][0].split(":")[:2]
+    config = (COMPOSE_FILE.parent / source).read_text()
+    assert target == "/etc/nginx/conf.d/default.conf"
+    assert "listen 8000" in config and "http://api:8000" in config and "resolver" in config
 
 
 def test_ui_service(compose: dict[str, Any]) -> None:
@@ -53,10 +63,10 @@ def test_ui_service(compose: dict[str, Any]) -> None:
         "--host",
         "0.0.0.0",
         "--api-url",
-        "http://api:8000",
+        "http://lb:8000",
     ]
     assert "7860:7860" in ui["ports"]
-    assert "api" in ui["depends_on"]
+    assert "lb" in ui["depends_on"]
 
 
 def test_cluster_profile(compose: dict[str, Any]) -> None:
@@ -89,6 +99,10 @@ def test_dockerfile() -> None:
     assert "torch==2.14.1 torchvision==0.29.1" in dockerfile
     assert "--index-url https://download.pytorch.org/whl/cpu" in dockerfile
     assert "RUN pip install ." in dockerfile
+    pyproject = tomllib.loads((COMPOSE_FILE.parent / "pyproject.toml").read_text())
+    for package in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]:
+        name = package.rstrip("*")
+        assert f"COPY {name}/ {name}/" in dockerfile, f"the image lacks the {name} package"
 
 
 def test_docker_compose_accepts_the_file() -> None:

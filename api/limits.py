@@ -1,0 +1,38 @@
+"""Per-client rate limit on catalogue writes and photo uploads (429 with Retry-After)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, cast
+
+from litestar import Request
+from litestar.middleware.rate_limit import DurationUnit, RateLimitConfig
+
+from lookalike.errors import LookalikeError
+
+UNITS = ("second", "minute", "hour", "day")
+WRITES = ("POST", "PUT", "PATCH", "DELETE")
+
+
+def parse_limit(text: str) -> tuple[DurationUnit, int]:
+    """'600/minute' → ('minute', 600); a LookalikeError naming the setting otherwise."""
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(second|minute|hour|day)\s*", text)
+    if match is None or int(match.group(1)) < 1:
+        raise LookalikeError(
+            f"LOOKALIKE_WRITE_LIMIT={text!r} is not '<count>/<{'|'.join(UNITS)}>', e.g. 600/minute"
+        )
+    return cast(DurationUnit, match.group(2)), int(match.group(1))
+
+
+def is_write_or_upload(request: Request[Any, Any, Any]) -> bool:
+    """Catalogue writes and multipart uploads count; reads and text searches do not."""
+    if request.method not in WRITES:
+        return False
+    if request.url.path.startswith("/products"):
+        return True
+    return request.headers.get("content-type", "").startswith("multipart/")
+
+
+def write_limit_config(text: str) -> RateLimitConfig:
+    """Litestar's rate limit (per client address, per process) applied to writes and uploads."""
+    return RateLimitConfig(rate_limit=parse_limit(text), check_throttle_handler=is_write_or_upload)

@@ -172,6 +172,7 @@ class LiveCatalogue:
             _apply(product_id, record, vectors, stores)
         except StoreWriteError:
             self._restore_database(product_id, old)
+            self.refresh()  # the write and its undo: two versions, the product as it was
             raise
         self._remember(product_id, record)
         self._with_image = [i for i, r in self._records.items() if r["has_image"]]
@@ -183,7 +184,7 @@ class LiveCatalogue:
         return WriteResult(record, held, version)
 
     def _restore_database(self, product_id: int, old: Record | None) -> None:
-        """Undo a write in the database (the next `refresh` takes in both versions)."""
+        """Undo a write in the database."""
         if old is None:
             self.database.delete(product_id)
         else:

@@ -9,6 +9,8 @@ product rows and vectors travel through Ray.
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -81,11 +83,14 @@ class RayEngine:
 
         self.catalog_dir = catalog_dir.resolve()
         self.sources, self.weights_dir = sources, weights_dir
+        # "local": a new cluster, never a stale one a killed `ray start` left behind in /tmp/ray.
+        address = address or os.environ.get("RAY_ADDRESS") or "local"
+        _check_reachable(address)  # ray.init would retry an absent cluster for minutes
         try:
             ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise LookalikeError(
-                f"cannot reach the Ray cluster at {address or 'a new local one'}: {exc}; start "
+                f"cannot reach the Ray cluster at {address}: {exc}; start "
                 "one with `ray start --head` or pass its --address"
             ) from exc
         cpus = int(ray.cluster_resources().get("CPU", 1))
@@ -137,3 +142,17 @@ class RayEngine:
         seconds = time.monotonic() - started
         print(f"{label} (ray): {len(rows)} {what} in {seconds:.1f} s ({len(rows) / seconds:.0f}/s)")
         return out
+
+
+def _check_reachable(address: str) -> None:
+    """A LookalikeError unless a `host:port` address accepts a connection within 5 s."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return  # "auto" and other forms: left to Ray
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as exc:
+        raise LookalikeError(
+            f"cannot reach the Ray cluster at {address}: {exc}; start one with "
+            "`ray start --head` or pass its --address"
+        ) from exc

@@ -91,7 +91,7 @@ class RecommendController(Controller):
             services,
             "recommend",
             key,
-            lambda: services.in_thread(_recommend, services, model, product_id, params),
+            lambda: services.store_work(_recommend, services, model, product_id, params),
         )
 
 

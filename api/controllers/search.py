@@ -153,6 +153,6 @@ class SearchController(Controller):
             started = time.perf_counter()
             vector = await services.on_model_thread(query.encode)
             metrics.observe_stages("search", encode=(time.perf_counter() - started) * 1e3)
-            return await services.in_thread(_search, services, query, params, vector)
+            return await services.store_work(_search, services, query, params, vector)
 
         return await cached_answer(services, "search", key, compute)

@@ -45,7 +45,8 @@ def test_models_health_ready_docs(client: httpx.Client) -> None:
     assert models["clip"]["weights"] == "catalog"
     assert client.get("/health").json()["status"] == "ok"
     ready = client.get("/ready").json()
-    assert ready["status"] == "ok" and set(ready["detail"]) == set(models)
+    assert ready["status"] == "ok" and set(ready["detail"]) == set(models) | {"cache"}
+    assert ready["detail"]["cache"] == "memory: ok"
     schema = client.get("/schema/openapi.json").json()
     assert {"/recommend", "/search", "/products/{product_id}"} <= set(schema["paths"])
     assert client.get("/docs").status_code in (200, 302, 307)

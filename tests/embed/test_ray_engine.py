@@ -21,6 +21,9 @@ from lookalike.settings import Settings
 from tests.serving import free_port
 
 BIN = Path(sys.executable).parent
+# A loopback-only test cluster: no token (Ray's token would live in ~/.ray, shared with whatever
+# else ran Ray on this machine). A real cluster keeps its own authentication setting.
+RAY_ENV = {**os.environ, "RAY_AUTH_MODE": "disabled"}
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +38,7 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            env=RAY_ENV,
         )
     address = f"127.0.0.1:{port}"
     deadline = time.monotonic() + 120
@@ -64,7 +68,9 @@ def test_ray_engine_writes_the_local_engines_files(
             shutil.copy2(source, data / part)
     command = [str(BIN / "lookalike"), "--data-dir", str(data), "embed", "--engine", "ray"]
     command += ["--address", ray_cluster, "--actors", "2"]
-    run = subprocess.run(command, capture_output=True, text=True, timeout=1200, check=False)
+    run = subprocess.run(
+        command, capture_output=True, text=True, timeout=1200, check=False, env=RAY_ENV
+    )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert "(ray):" in run.stdout
     for model in MODELS:

@@ -98,7 +98,8 @@ class RecommendController(Controller):
 def _recommend(
     services: Services, model: str, product_id: str, params: Params
 ) -> RecommendResponse:
-    """The recommendation pipeline for a catalogue product (blocking: runs in a thread)."""
+    """The recommendation pipeline for a catalogue product (blocking: `Services.store_work`
+    runs it)."""
     store = model_store(services, model, RECOMMEND_MODELS)
     query = product_or_404(services, product_id)
     qid = int(query.product_id)

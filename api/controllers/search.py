@@ -107,7 +107,7 @@ async def _search_query(services: Services, request: Request[Any, Any, Any]) -> 
 def _search(
     services: Services, query: SearchQuery, params: Params, vector: Vector
 ) -> SearchResponse:
-    """Similar products of a query vector (blocking: runs in a thread)."""
+    """Similar products of a query vector (blocking: `Services.store_work` runs it)."""
     model = query.options.model
     store = model_store(services, model, (model,))
     outcome = recommend(store, vector, params, services.categories, payload_of=services.payload)

@@ -18,7 +18,7 @@ from api.controllers.recommend import RecommendController
 from api.controllers.search import SearchController
 from api.controllers.system import SystemController
 from api.errors import EXCEPTION_HANDLERS
-from api.limits import write_limit_config
+from api.limits import write_limit_middleware
 from api.request_id import request_id_middleware
 from api.services import Services
 
@@ -46,7 +46,7 @@ def create_app(
         middleware=[
             request_id_middleware,
             metrics.prometheus_config().middleware,
-            write_limit_config(write_limit or services.settings.write_limit).middleware,
+            write_limit_middleware(write_limit or services.settings.write_limit),
             allow_header_middleware,
         ],
         state=State({API_KEY_STATE: services.settings.api_key}),

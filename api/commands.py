@@ -7,6 +7,8 @@ import logging
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from litestar import Litestar
 
@@ -69,23 +71,51 @@ def run(args: argparse.Namespace) -> int:
     where = f"http://{args.host}:{args.port}"
     cache = "off" if not settings.cache else ("redis" if settings.redis_url else "memory")
     if args.workers > 1:
-        # Each worker counts its own requests; /metrics adds up every worker's files.
-        os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="lookalike-"))
+        check_startup(settings)  # uvicorn would restart a failing worker for ever
         print(f"API on {where} — {args.workers} workers, backend {settings.backend}, cache {cache}")
-        uvicorn.run(
-            "api.commands:app_from_environment",
-            factory=True,
-            workers=args.workers,
-            host=args.host,
-            port=args.port,
-            log_level="warning",
-            access_log=False,
-        )
+        with metrics_directory():
+            uvicorn.run(
+                "api.commands:app_from_environment",
+                factory=True,
+                workers=args.workers,
+                host=args.host,
+                port=args.port,
+                log_level="warning",
+                access_log=False,
+            )
         return 0
     app = app_from_environment()
     print(f"API on {where} (docs /docs) — backend {settings.backend}, cache {cache}", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
     return 0
+
+
+def check_startup(settings: Settings) -> None:
+    """Open what each worker will open, once, so that a bad setting or a missing store fails
+    here with its message (raises LookalikeError) instead of in every worker."""
+    from api.app import create_app
+    from api.services import Services
+
+    services = Services.load(settings)
+    try:
+        create_app(services, watch_builds=False)
+    finally:
+        services.close()
+
+
+@contextmanager
+def metrics_directory() -> Iterator[None]:
+    """PROMETHEUS_MULTIPROC_DIR for the workers' metric files (each worker counts its own
+    requests, /metrics adds them up); a temporary one, removed afterwards, unless set."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="lookalike-metrics-") as directory:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+        try:
+            yield
+        finally:
+            del os.environ["PROMETHEUS_MULTIPROC_DIR"]
 
 
 def app_from_environment() -> Litestar:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any, cast
 
 from litestar import Request
+from litestar.exceptions import TooManyRequestsException
 from litestar.middleware.rate_limit import DurationUnit, RateLimitConfig
+from litestar.types import ASGIApp, Receive, Scope, Send
 
+from api.errors import handle_http
 from lookalike.errors import LookalikeError
 
 UNITS = ("second", "minute", "hour", "day")
@@ -36,6 +40,28 @@ async def is_write_or_upload(request: Request[Any, Any, Any]) -> bool:
     return request.headers.get("content-type", "").startswith("multipart/")
 
 
-def write_limit_config(text: str) -> RateLimitConfig:
-    """Litestar's rate limit (per client address, per process) applied to writes and uploads."""
-    return RateLimitConfig(rate_limit=parse_limit(text), check_throttle_handler=is_write_or_upload)
+def write_limit_middleware(text: str) -> Callable[[ASGIApp], ASGIApp]:
+    """Litestar's rate limit (per client address, per process) on writes and uploads.
+
+    Its 429 is raised in the middleware stack, where only the app's outermost exception handler
+    would catch it and answer through the server's own `send`, past the request-id, metrics and
+    access-log middleware; it is rendered here instead, through the `send` they wrapped."""
+    limiter = RateLimitConfig(
+        rate_limit=parse_limit(text), check_throttle_handler=is_write_or_upload
+    ).middleware
+
+    def wrap(app: ASGIApp) -> ASGIApp:
+        limited = limiter(app)
+
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            try:
+                await limited(scope, receive, send)
+            except TooManyRequestsException as exc:
+                request: Request[Any, Any, Any] = Request(scope, receive)
+                await handle_http(request, exc).to_asgi_response(None, request)(
+                    scope, receive, send
+                )
+
+        return middleware
+
+    return wrap

@@ -24,13 +24,13 @@ CACHE_REQUESTS = Counter(
 )
 CACHE_ERRORS = Counter(f"{PREFIX}_cache_errors_total", "Failed calls to the cache store (Redis)")
 REDIS_UP = Gauge(
-    f"{PREFIX}_cache_redis_up", "1 when the last Redis call worked", multiprocess_mode="min"
+    f"{PREFIX}_cache_redis_up", "1 when the last Redis call worked", multiprocess_mode="livemin"
 )
 STORE_ERRORS = Counter(
     f"{PREFIX}_store_errors_total", "Vector store calls that failed (store unavailable)"
 )
 CATALOGUE_VERSION = Gauge(
-    f"{PREFIX}_catalogue_version", "Catalogue version served", multiprocess_mode="max"
+    f"{PREFIX}_catalogue_version", "Catalogue version served", multiprocess_mode="livemax"
 )
 
 

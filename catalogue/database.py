@@ -7,6 +7,7 @@ so anything derived from the catalogue can say which version it reflects.
 
 from __future__ import annotations
 
+import fcntl
 import sqlite3
 import threading
 import time
@@ -112,6 +113,18 @@ class CatalogueDB:
                 db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
+
+    @contextmanager
+    def publishing(self, exclusive: bool) -> Iterator[None]:
+        """A lock across processes on what the collections hold.
+
+        A writer holds it exclusively from its commit until every collection has the write (or
+        it was rolled back); a process taking in others' writes holds it shared, so it never
+        takes in (and caches answers under) a version whose collections are not written yet.
+        """
+        with self.path.with_name(self.path.name + ".lock").open("a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            yield  # closing the file releases the lock
 
     def _meta(self, key: str) -> str | None:
         row = self._connection().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()

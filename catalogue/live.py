@@ -91,20 +91,24 @@ class LiveCatalogue:
         return self._with_image
 
     def refresh(self) -> None:
-        """Take in writes other processes made to the database since we last looked."""
+        """Take in writes other processes made to the database since we last looked (only once
+        their writer has written them to the collections too)."""
         if self.database.version == self.version:
             return
-        with self._write_lock:
-            changes = self.database.changes_since(self.version)
-            seen = max([self.version, *(c.version for c in changes)])
-            if self.version < 0 or any(c.op == "fill" for c in changes):
-                self._records = {int(r["id"]): r for r in self.database.records()}
-            else:
-                for change in changes:
-                    if change.id is not None:
-                        self._remember(change.id, self.database.get(change.id))
-            self._with_image = [i for i, r in self._records.items() if r["has_image"]]
-            self.version = seen  # writes after `changes` was read come in the next refresh
+        with self._write_lock, self.database.publishing(exclusive=False):
+            self._take_in_changes()
+
+    def _take_in_changes(self) -> None:
+        changes = self.database.changes_since(self.version)
+        seen = max([self.version, *(c.version for c in changes)])
+        if self.version < 0 or any(c.op == "fill" for c in changes):
+            self._records = {int(r["id"]): r for r in self.database.records()}
+        else:
+            for change in changes:
+                if change.id is not None:
+                    self._remember(change.id, self.database.get(change.id))
+        self._with_image = [i for i, r in self._records.items() if r["has_image"]]
+        self.version = seen  # writes after `changes` was read come in the next refresh
 
     def _remember(self, product_id: int, record: Record | None) -> None:
         if record is None:
@@ -163,17 +167,18 @@ class LiveCatalogue:
         old = self._records.get(product_id)
         stores = dict(self._stores())
         vectors = {} if record is None else self.vectors(record, stores)
-        if record is None:
-            version = self.database.delete(product_id)
-        else:
-            version = self.database.put(record)
-            record = {**record, "version": version}
-        try:
-            _apply(product_id, record, vectors, stores)
-        except StoreWriteError:
-            self._restore_database(product_id, old)
-            self.refresh()  # the write and its undo: two versions, the product as it was
-            raise
+        with self.database.publishing(exclusive=True):
+            if record is None:
+                version = self.database.delete(product_id)
+            else:
+                version = self.database.put(record)
+                record = {**record, "version": version}
+            try:
+                _apply(product_id, record, vectors, stores)
+            except StoreWriteError:
+                self._restore_database(product_id, old)
+                self._take_in_changes()  # the write and its undo: two versions, as it was
+                raise
         self._remember(product_id, record)
         self._with_image = [i for i, r in self._records.items() if r["has_image"]]
         # Only now, with every collection written, may answers be cached under the new version.

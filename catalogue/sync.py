@@ -12,6 +12,8 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,7 @@ from ingest.styles import read_styles
 from lookalike.errors import LookalikeError
 
 COMPARED = (*TEXT_FIELDS, "year")
+MAX_RATE_LIMITED = 100  # 429s in a row for one write before sync gives up
 
 
 class SyncError(LookalikeError):
@@ -154,18 +157,37 @@ class Syncer:
         )
 
     def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        """One write; when the API's rate limit answers 429, wait as long as it says, again."""
-        while True:
+        """One write; when the API's rate limit answers 429, wait as long as it says, again
+        (MAX_RATE_LIMITED times at most)."""
+        for _ in range(MAX_RATE_LIMITED):
             response = self.client.request(method, url, **kwargs)
             if response.status_code != 429:
                 return response
-            time.sleep(float(response.headers.get("retry-after", "1")))
+            time.sleep(retry_after_seconds(response.headers.get("retry-after")))
+        raise SyncError(
+            f"the API's rate limit refused {method} {url} {MAX_RATE_LIMITED} times in a row: "
+            "raise LOOKALIKE_WRITE_LIMIT on the API, or sync again later (it resumes)"
+        )
 
     def _check(self, product_id: int, response: httpx.Response, report: SyncReport) -> None:
         if response.status_code in (401, 403):
             raise SyncError(f"the API refused the key: {response.json().get('detail')}")
         if response.status_code >= 400:
             report.failed[product_id] = f"{response.status_code} {response.text[:200]}"
+
+
+def retry_after_seconds(header: str | None) -> float:
+    """Seconds to wait from a Retry-After header (seconds or an HTTP date), within [0, 60]."""
+    if header is None:
+        return 1.0
+    try:
+        seconds = float(header)
+    except ValueError:
+        try:
+            seconds = (parsedate_to_datetime(header) - datetime.now(UTC)).total_seconds()
+        except (TypeError, ValueError):
+            return 1.0
+    return min(max(seconds, 0.0), 60.0)
 
 
 def run_sync(source: Path, database: CatalogueDB, api_url: str, api_key: str | None) -> str:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -74,7 +76,23 @@ def slice_indexed(slice_catalog: Settings) -> Settings:
     index_models(
         slice_catalog, None, backend="qdrant-embedded", options=BuildOptions(), progress=False
     )
+    shutil.copytree(slice_catalog.data_dir, _snapshot_dir(slice_catalog), symlinks=True)
     return slice_catalog
+
+
+def _snapshot_dir(settings: Settings) -> Path:
+    """Where `slice_indexed` keeps a copy of its data folder that no process ever opens."""
+    return settings.data_dir.with_name("snapshot")
+
+
+@pytest.fixture(scope="session")
+def slice_snapshot(slice_indexed: Settings) -> Settings:
+    """The indexed slice as it was before any API opened it: copy this one, never the live one.
+
+    The session's API keeps the slice's database and Qdrant shards open, and their files change
+    underneath a copy (the WAL's segments are created and renamed in the background).
+    """
+    return replace(slice_indexed, data_dir=_snapshot_dir(slice_indexed))
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -30,9 +31,9 @@ NEW_ID = 9_000_001
 
 
 @pytest.fixture(scope="module")
-def live(slice_indexed: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
+def live(slice_snapshot: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
     """Services over a private copy of the indexed slice, writes enabled."""
-    settings = copy_data(slice_indexed, tmp_path_factory.mktemp("live") / "data")
+    settings = copy_data(slice_snapshot, tmp_path_factory.mktemp("live") / "data")
     services = Services.load(settings)
     yield services
     services.close()
@@ -278,10 +279,10 @@ def test_openapi_lists_the_write_routes(http: httpx.Client) -> None:
 
 
 def test_faiss_serves_read_only_and_refuses_writes(
-    slice_indexed: Settings, tmp_path_factory: pytest.TempPathFactory
+    slice_snapshot: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     settings = replace(
-        copy_data(slice_indexed, tmp_path_factory.mktemp("faiss") / "data"), backend="faiss"
+        copy_data(slice_snapshot, tmp_path_factory.mktemp("faiss") / "data"), backend="faiss"
     )
     index_models(settings, ["clip"], backend="faiss", options=BuildOptions(), progress=False)
     services = Services.load(settings)
@@ -310,12 +311,12 @@ def qdrant_client(request: pytest.FixtureRequest) -> Iterator[QdrantClient]:
 @pytest.mark.filterwarnings("ignore:Payload indexes have no effect")
 @pytest.mark.filterwarnings("ignore:Local mode performs exact")
 def test_the_write_contract_on_the_qdrant_server_backend(
-    slice_indexed: Settings, tmp_path_factory: pytest.TempPathFactory, qdrant_client: QdrantClient
+    slice_snapshot: Settings, tmp_path_factory: pytest.TempPathFactory, qdrant_client: QdrantClient
 ) -> None:
     """The server backend: the same contract as the embedded engine."""
     client = qdrant_client
     settings = replace(
-        copy_data(slice_indexed, tmp_path_factory.mktemp("server") / "data"), backend="qdrant"
+        copy_data(slice_snapshot, tmp_path_factory.mktemp("server") / "data"), backend="qdrant"
     )
     index_models(
         settings, None, backend="qdrant", options=BuildOptions(), client=client, progress=False
@@ -358,3 +359,25 @@ def test_writes_of_another_process_are_taken_in(live: Services) -> None:
     live.catalogue.refresh()
     assert live.catalogue.get(NEW_ID + 40) is None
     assert live.catalogue.version == live.catalogue.database.version
+
+
+def test_another_process_write_is_taken_in_only_once_it_is_in_the_collections(
+    live: Services,
+) -> None:
+    """Between another writer's commit and its upserts nothing may take the new version in
+    (answers cached under it would be stale); its lock keeps `refresh` out until it is done."""
+    twin = live.catalogue.get(TWIN_OF)
+    assert twin is not None
+    other = CatalogueDB(live.settings.catalogue_db)
+    refreshed = threading.Event()
+    refresher = threading.Thread(target=lambda: (live.catalogue.refresh(), refreshed.set()))
+    with other.publishing(exclusive=True):  # as a writer between its commit and its upserts
+        other.put({**twin, "id": NEW_ID + 41, "name": "still publishing"})
+        refresher.start()
+        assert not refreshed.wait(0.5), "a write was taken in before its collections had it"
+        assert live.catalogue.get(NEW_ID + 41) is None
+    assert refreshed.wait(30)
+    assert live.catalogue.get(NEW_ID + 41) is not None
+    other.delete(NEW_ID + 41)
+    other.close()
+    live.catalogue.refresh()

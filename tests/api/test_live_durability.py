@@ -75,8 +75,8 @@ class Server:
 
 
 @pytest.fixture
-def server(slice_indexed: Settings, tmp_path: Path) -> Iterator[Server]:
-    running = Server(copy_data(slice_indexed, tmp_path / "data"))
+def server(slice_snapshot: Settings, tmp_path: Path) -> Iterator[Server]:
+    running = Server(copy_data(slice_snapshot, tmp_path / "data"))
     yield running
     running.stop()
 
@@ -115,9 +115,9 @@ def test_acknowledged_writes_survive_sigkill(server: Server) -> None:
 
 
 @pytest.fixture
-def watched(slice_indexed: Settings, tmp_path: Path) -> Iterator[tuple[Services, str]]:
+def watched(slice_snapshot: Settings, tmp_path: Path) -> Iterator[tuple[Services, str]]:
     """Live services that follow rebuilds, served over HTTP."""
-    services = Services.load(copy_data(slice_indexed, tmp_path / "data"))
+    services = Services.load(copy_data(slice_snapshot, tmp_path / "data"))
     with serve_in_thread(create_app(services), "watched API") as url:
         yield services, url
 

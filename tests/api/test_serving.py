@@ -67,10 +67,10 @@ def test_errors_are_never_cached(client: httpx.Client) -> None:
 
 @pytest.fixture(scope="module")
 def writable(
-    slice_indexed: Settings, tmp_path_factory: pytest.TempPathFactory
+    slice_snapshot: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[httpx.Client]:
     """A client of an API over a private, writable copy of the slice."""
-    settings = copy_data(slice_indexed, tmp_path_factory.mktemp("serving") / "data")
+    settings = copy_data(slice_snapshot, tmp_path_factory.mktemp("serving") / "data")
     services = Services.load(settings)
     with (
         serve_in_thread(create_app(services, watch_builds=False), "writable API") as url,
@@ -110,9 +110,9 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
 
 
 def test_two_api_processes_share_the_redis_cache_and_survive_its_outage(
-    slice_indexed: Settings, redis_server: RedisServer
+    slice_snapshot: Settings, redis_server: RedisServer, tmp_path: Path
 ) -> None:
-    settings = replace(slice_indexed, redis_url=redis_server.url)
+    settings = replace(copy_data(slice_snapshot, tmp_path / "data"), redis_url=redis_server.url)
     first, second = Services.load(settings), Services.load(settings)
     with (
         serve_in_thread(create_app(first, watch_builds=False), "API 1") as url1,
@@ -197,13 +197,13 @@ class SlowStore:
 @pytest.mark.filterwarnings("ignore:Payload indexes have no effect")
 @pytest.mark.filterwarnings("ignore:Local mode performs exact")
 def test_health_answers_quickly_while_a_slow_qdrant_server_stalls_recommendations(
-    slice_indexed: Settings, tmp_path_factory: pytest.TempPathFactory
+    slice_snapshot: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     from qdrant_client import QdrantClient
 
     client = QdrantClient(":memory:")  # the server backend's client, in qdrant-client local mode
     settings = replace(
-        copy_data(slice_indexed, tmp_path_factory.mktemp("slow") / "data"), backend="qdrant"
+        copy_data(slice_snapshot, tmp_path_factory.mktemp("slow") / "data"), backend="qdrant"
     )
     index_models(
         settings, ["clip"], backend="qdrant", options=BuildOptions(), client=client, progress=False
@@ -232,8 +232,10 @@ def test_health_answers_quickly_while_a_slow_qdrant_server_stalls_recommendation
 # Rate limit -----------------------------------------------------------------------------------
 
 
-def test_writes_and_uploads_are_rate_limited_per_client(slice_indexed: Settings) -> None:
-    services = Services.load(slice_indexed)  # the app closes them when it stops
+def test_writes_and_uploads_are_rate_limited_per_client(
+    slice_snapshot: Settings, tmp_path: Path
+) -> None:
+    services = Services.load(copy_data(slice_snapshot, tmp_path / "data"))  # closed by the app
     app = create_app(services, watch_builds=False, write_limit="2/minute")
     with (
         serve_in_thread(app, "rate-limited API") as url,
@@ -246,6 +248,8 @@ def test_writes_and_uploads_are_rate_limited_per_client(slice_indexed: Settings)
         assert limited.status_code == 429
         assert int(limited.headers["retry-after"]) >= 1
         assert "retry in" in limited.json()["detail"]
+        assert limited.headers["x-request-id"]  # rendered inside our middleware: id, metrics
+        assert 'status_code="429"' in http.get("/metrics").text
         upload = http.post("/search", files={"image": ("a.jpg", b"x", "image/jpeg")})
         assert upload.status_code == 429
         assert http.post("/search", json={"text": "shoes"}).status_code == 200
@@ -277,11 +281,26 @@ def serve(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> subp
     )
 
 
-def test_workers_are_refused_with_the_embedded_engine(slice_indexed: Settings) -> None:
-    process = serve(slice_indexed.data_dir, "--workers", "2")
+def test_workers_are_refused_with_the_embedded_engine(
+    slice_snapshot: Settings, tmp_path: Path
+) -> None:
+    process = serve(copy_data(slice_snapshot, tmp_path / "data").data_dir, "--workers", "2")
     _, err = process.communicate(timeout=120)
     assert process.returncode == 2
     assert "--backend qdrant" in err and "one process" in err
+
+
+def test_a_worker_that_could_not_start_fails_once_with_its_reason(
+    slice_snapshot: Settings, tmp_path: Path
+) -> None:
+    data = copy_data(slice_snapshot, tmp_path / "data").data_dir
+    env = {"LOOKALIKE_WRITE_LIMIT": "lots"}  # every worker would fail (and be restarted) on it
+    process = serve(
+        data, "--workers", "2", "--backend", "faiss", "--port", str(free_port()), env=env
+    )
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 2
+    assert "LOOKALIKE_WRITE_LIMIT='lots' is not" in err
 
 
 def children(pid: int) -> list[int]:
@@ -298,9 +317,9 @@ def children(pid: int) -> list[int]:
 
 
 def test_two_workers_serve_a_faiss_index(
-    slice_indexed: Settings, tmp_path_factory: pytest.TempPathFactory
+    slice_snapshot: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    settings = copy_data(slice_indexed, tmp_path_factory.mktemp("workers") / "data")
+    settings = copy_data(slice_snapshot, tmp_path_factory.mktemp("workers") / "data")
     index_models(settings, ["clip"], backend="faiss", options=BuildOptions(), progress=False)
     port = free_port()
     process = serve(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 
 import httpx
@@ -10,7 +12,7 @@ import pytest
 from api.app import create_app
 from api.services import Services
 from catalogue.database import CatalogueDB
-from catalogue.sync import SyncError, plan_sync, run_sync
+from catalogue.sync import SyncError, plan_sync, retry_after_seconds, run_sync
 from lookalike.settings import Settings
 from tests.api.live import API_KEY, copy_data
 from tests.conftest import SHARED
@@ -32,9 +34,9 @@ def _changed_source(slice_source: Path, target: Path) -> tuple[Path, int, int, i
     return target, int(renamed), int(removed), int(new_row.split(",", 1)[0])
 
 
-def test_sync_applies_adds_updates_and_deletes(slice_indexed: Settings, tmp_path: Path) -> None:
-    settings = copy_data(slice_indexed, tmp_path / "data")
-    source, renamed, removed, added = _changed_source(slice_indexed.source, tmp_path / "raw")
+def test_sync_applies_adds_updates_and_deletes(slice_snapshot: Settings, tmp_path: Path) -> None:
+    settings = copy_data(slice_snapshot, tmp_path / "data")
+    source, renamed, removed, added = _changed_source(slice_snapshot.source, tmp_path / "raw")
     services = Services.load(settings)
     database = CatalogueDB(settings.catalogue_db)
     plan, _, _ = plan_sync(source, database)
@@ -49,7 +51,7 @@ def test_sync_applies_adds_updates_and_deletes(slice_indexed: Settings, tmp_path
         again = run_sync(source, database, url, API_KEY)
         assert "0 added, 0 updated, 0 deleted" in again
         with pytest.raises(SyncError, match="refused the key"):
-            run_sync(slice_indexed.source, database, url, "wrong")  # undoing needs writes
+            run_sync(slice_snapshot.source, database, url, "wrong")  # undoing needs writes
     database.close()
 
 
@@ -61,3 +63,11 @@ def test_sync_needs_a_key_and_a_running_api(slice_indexed: Settings, tmp_path: P
     with pytest.raises(SyncError, match="lookalike serve"):
         run_sync(source, database, "http://127.0.0.1:9", API_KEY)
     database.close()
+
+
+def test_retry_after_is_read_as_seconds_or_an_http_date() -> None:
+    soon = format_datetime(datetime.now(UTC) + timedelta(seconds=20), usegmt=True)
+    assert retry_after_seconds("7") == 7
+    assert 15 < retry_after_seconds(soon) <= 20
+    assert retry_after_seconds("3600") == 60  # capped: sync checks again within a minute
+    assert retry_after_seconds("soon") == retry_after_seconds(None) == 1

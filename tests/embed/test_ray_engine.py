@@ -18,6 +18,7 @@ import pytest
 
 from embed.registry import MODELS
 from lookalike.settings import Settings
+from tests.api.live import copy_data
 from tests.serving import free_port
 
 BIN = Path(sys.executable).parent
@@ -56,12 +57,12 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def test_ray_engine_writes_the_local_engines_files(
-    slice_indexed: Settings, ray_cluster: str, tmp_path: Path
+    slice_snapshot: Settings, ray_cluster: str, tmp_path: Path
 ) -> None:
     data = tmp_path / "data"
     data.mkdir()
     for part in ("catalog", "catalogue.sqlite"):
-        source = slice_indexed.data_dir / part
+        source = slice_snapshot.data_dir / part
         if source.is_dir():
             shutil.copytree(source, data / part, symlinks=True)
         else:
@@ -74,7 +75,7 @@ def test_ray_engine_writes_the_local_engines_files(
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert "(ray):" in run.stdout
     for model in MODELS:
-        local, remote = slice_indexed.embeddings_dir / model, data / "embeddings" / model
+        local, remote = slice_snapshot.embeddings_dir / model, data / "embeddings" / model
         assert np.array_equal(np.load(remote / "ids.npy"), np.load(local / "ids.npy")), model
         np.testing.assert_allclose(
             np.load(remote / "vectors.npy"), np.load(local / "vectors.npy"), atol=1e-5
@@ -84,8 +85,9 @@ def test_ray_engine_writes_the_local_engines_files(
         )
 
 
-def test_an_unreachable_cluster_is_a_clear_error(slice_indexed: Settings) -> None:
-    command = [str(BIN / "lookalike"), "--data-dir", str(slice_indexed.data_dir), "embed"]
+def test_an_unreachable_cluster_is_a_clear_error(slice_snapshot: Settings, tmp_path: Path) -> None:
+    data = copy_data(slice_snapshot, tmp_path / "data").data_dir  # a failed run may not touch it
+    command = [str(BIN / "lookalike"), "--data-dir", str(data), "embed"]
     command += ["--engine", "ray", "--address", f"127.0.0.1:{free_port()}"]
     run = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
     assert run.returncode != 0

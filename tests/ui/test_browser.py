@@ -152,10 +152,10 @@ def test_api_down_page_says_how_to_fix_it(page: Page, down_url: str) -> None:
 
 @pytest.fixture(scope="module")
 def writable_api(
-    slice_indexed: Settings, tmp_path_factory: pytest.TempPathFactory
+    slice_snapshot: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     """A real API over a private copy of the slice, taking writes with the test key."""
-    services = Services.load(copy_data(slice_indexed, tmp_path_factory.mktemp("ui") / "data"))
+    services = Services.load(copy_data(slice_snapshot, tmp_path_factory.mktemp("ui") / "data"))
     with serve_in_thread(create_app(services, watch_builds=False), "writable API") as url:
         yield url
 

@@ -101,6 +101,10 @@ def check_startup(settings: Settings) -> None:
         create_app(services, watch_builds=False)
     finally:
         services.close()
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # set by the user: drop our live gauges
+            from prometheus_client import multiprocess
+
+            multiprocess.mark_process_dead(os.getpid())
 
 
 @contextmanager

@@ -109,6 +109,21 @@ def pipeline_params(top_k: int, lambda_: float, candidates: int, **rest: Any) ->
     return Params(top_k=top_k, lambda_diversity=lambda_, candidates=candidates, **rest)
 
 
+def answer_fields(
+    services: Services, model: str, params: Params, outcome: Outcome, route: str
+) -> dict[str, Any]:
+    """What every list of similar products says: the results with their scores, the
+    parameters, the list's diversity and the stage timings (also recorded in the metrics)."""
+    return {
+        "model": model,
+        "top_k": params.top_k,
+        "results": [recommendation(r, services) for r in outcome.results],
+        "parameters": parameters(model, params),
+        "intra_list_diversity": round(outcome.diversity, 6),
+        "timings": timings(outcome, route),
+    }
+
+
 def parameters(model: str, params: Params) -> Parameters:
     """The parameters a result list was computed with."""
     return Parameters(

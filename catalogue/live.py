@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -122,36 +123,42 @@ class LiveCatalogue:
         """The lock every write holds: hold it to keep writes out (e.g. while switching builds)."""
         return self._write_lock
 
+    @contextmanager
+    def _publishing(self) -> Iterator[None]:
+        """Hold the write lock of this process and of every process (`CatalogueDB.publishing`)
+        with the others' writes taken in, so a write builds on the latest state of a product."""
+        with self._write_lock, self.database.publishing(exclusive=True):
+            self._take_in_changes()
+            yield
+
     def create(
         self, product_id: int, fields: Mapping[str, Any], image: ProductImage | None
     ) -> WriteResult:
         """Add a product; ProductExistsError if the id is taken."""
-        with self._write_lock:
+        with self._publishing():
             if product_id in self._records:
                 raise ProductExistsError(
                     f"product {product_id} already exists; replace it with PUT /products/"
                     f"{product_id} or change fields with PATCH"
                 )
-            return self.put(product_id, fields, image)
+            return self._put(product_id, fields, image)
 
     def put(
         self, product_id: int, fields: Mapping[str, Any], image: ProductImage | None
     ) -> WriteResult:
         """Create or replace a product (all metadata fields; no image: kept text-only)."""
-        with self._write_lock:
-            image_file = self._save_image(product_id, image) if image else None
-            record = {"id": product_id, **fields, **image_fields(image, image_file)}
-            return self._write(product_id, record)
+        with self._publishing():
+            return self._put(product_id, fields, image)
 
     def patch(self, product_id: int, fields: Mapping[str, Any]) -> WriteResult:
         """Change some metadata fields of an existing product; its image stays."""
-        with self._write_lock:
+        with self._publishing():
             old = self._require(product_id)
             return self._write(product_id, {**old, **fields})
 
     def delete(self, product_id: int) -> WriteResult:
         """Remove a product from the catalogue and every collection."""
-        with self._write_lock:
+        with self._publishing():
             self._require(product_id)
             return self._write(product_id, None)
 
@@ -163,22 +170,29 @@ class LiveCatalogue:
             )
         return record
 
+    def _put(
+        self, product_id: int, fields: Mapping[str, Any], image: ProductImage | None
+    ) -> WriteResult:
+        image_file = self._save_image(product_id, image) if image else None
+        record = {"id": product_id, **fields, **image_fields(image, image_file)}
+        return self._write(product_id, record)
+
     def _write(self, product_id: int, record: Record | None) -> WriteResult:
+        """Commit and upsert everywhere, or roll back everywhere (`_publishing` is held)."""
         old = self._records.get(product_id)
         stores = dict(self._stores())
         vectors = {} if record is None else self.vectors(record, stores)
-        with self.database.publishing(exclusive=True):
-            if record is None:
-                version = self.database.delete(product_id)
-            else:
-                version = self.database.put(record)
-                record = {**record, "version": version}
-            try:
-                _apply(product_id, record, vectors, stores)
-            except StoreWriteError:
-                self._restore_database(product_id, old)
-                self._take_in_changes()  # the write and its undo: two versions, as it was
-                raise
+        if record is None:
+            version = self.database.delete(product_id)
+        else:
+            version = self.database.put(record)
+            record = {**record, "version": version}
+        try:
+            _apply(product_id, record, vectors, stores)
+        except StoreWriteError:
+            self._restore_database(product_id, old)
+            self._take_in_changes()  # the write and its undo: two versions, as it was
+            raise
         self._remember(product_id, record)
         self._with_image = [i for i, r in self._records.items() if r["has_image"]]
         # Only now, with every collection written, may answers be cached under the new version.
@@ -250,7 +264,7 @@ class LiveCatalogue:
     def reconcile(self, model: str, store: VectorStore, since_version: int) -> int:
         """Bring a collection up to the catalogue: replay every product written after
         `since_version` whose stored state differs. Returns how many were replayed."""
-        with self._write_lock:
+        with self._publishing():  # from the latest state, never over another process's write
             changed = sorted(
                 {c.id for c in self.database.changes_since(since_version) if c.id is not None}
             )
@@ -283,13 +297,15 @@ def _apply(
     stores: Mapping[str, VectorStore],
 ) -> None:
     """Write one product's state to every collection, all or nothing."""
-    previous = {
-        model: (store.vectors([product_id]).get(product_id), store.payloads([product_id]))
-        for model, store in stores.items()
-    }
+    previous: dict[str, tuple[Vector | None, dict[int, Payload]]] = {}
     done: list[str] = []
     model = ""
     try:
+        for model, store in stores.items():
+            previous[model] = (
+                store.vectors([product_id]).get(product_id),
+                store.payloads([product_id]),
+            )
         for model, store in stores.items():
             vector = vectors.get(model)
             if record is None or vector is None:

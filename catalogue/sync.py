@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -187,7 +188,7 @@ def retry_after_seconds(header: str | None) -> float:
             seconds = (parsedate_to_datetime(header) - datetime.now(UTC)).total_seconds()
         except (TypeError, ValueError):
             return 1.0
-    return min(max(seconds, 0.0), 60.0)
+    return min(max(seconds, 0.0), 60.0) if math.isfinite(seconds) else 1.0
 
 
 def run_sync(source: Path, database: CatalogueDB, api_url: str, api_key: str | None) -> str:

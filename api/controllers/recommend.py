@@ -14,14 +14,12 @@ from api.schemas import CategoryMode, RecommendResponse
 from api.services import Services
 from api.views import (
     CACHE_HEADERS,
+    answer_fields,
     answer_spec,
     cached_answer,
     model_store,
-    parameters,
     pipeline_params,
     product_or_404,
-    recommendation,
-    timings,
 )
 from embed.registry import models_answering
 from lookalike.ids import parse_product_id
@@ -122,11 +120,6 @@ def _recommend(
     )
     return RecommendResponse(
         query_product_id=query.product_id,
-        model=model,
-        top_k=params.top_k,
-        results=[recommendation(r, services) for r in outcome.results],
-        parameters=parameters(model, params),
         query=query,
-        intra_list_diversity=round(outcome.diversity, 6),
-        timings=timings(outcome, "recommend"),
+        **answer_fields(services, model, params, outcome, "recommend"),
     )

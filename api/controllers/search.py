@@ -21,13 +21,11 @@ from api.schemas import SearchOptions, SearchRequest, SearchResponse
 from api.services import Services
 from api.views import (
     CACHE_HEADERS,
+    answer_fields,
     answer_spec,
     cached_answer,
     model_store,
-    parameters,
     pipeline_params,
-    recommendation,
-    timings,
     upload_bytes,
 )
 from catalogue.records import MAX_UPLOAD, InvalidProduct, check_upload
@@ -112,13 +110,7 @@ def _search(
     store = model_store(services, model, (model,))
     outcome = recommend(store, vector, params, services.categories, payload_of=services.payload)
     return SearchResponse(
-        query=query.label,
-        model=model,
-        top_k=params.top_k,
-        results=[recommendation(r, services) for r in outcome.results],
-        parameters=parameters(model, params),
-        intra_list_diversity=round(outcome.diversity, 6),
-        timings=timings(outcome, "search"),
+        query=query.label, **answer_fields(services, model, params, outcome, "search")
     )
 
 

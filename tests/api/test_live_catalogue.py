@@ -370,7 +370,12 @@ def test_another_process_write_is_taken_in_only_once_it_is_in_the_collections(
     assert twin is not None
     other = CatalogueDB(live.settings.catalogue_db)
     refreshed = threading.Event()
-    refresher = threading.Thread(target=lambda: (live.catalogue.refresh(), refreshed.set()))
+
+    def refresh() -> None:
+        live.catalogue.refresh()
+        refreshed.set()
+
+    refresher = threading.Thread(target=refresh)
     with other.publishing(exclusive=True):  # as a writer between its commit and its upserts
         other.put({**twin, "id": NEW_ID + 41, "name": "still publishing"})
         refresher.start()
@@ -381,3 +386,49 @@ def test_another_process_write_is_taken_in_only_once_it_is_in_the_collections(
     other.delete(NEW_ID + 41)
     other.close()
     live.catalogue.refresh()
+
+
+class BlockingStore(RefusingStore):
+    """A real store whose upserts wait until the test lets them through."""
+
+    def __init__(self, inner: VectorStore) -> None:
+        super().__init__(inner)
+        self.entered, self.release = threading.Event(), threading.Event()
+
+    def upsert(self, ids: Any, vectors: Vector, payloads: list[Payload]) -> None:
+        self.entered.set()
+        self.release.wait(60)
+        self.inner.upsert(ids, vectors, payloads)
+
+
+def test_a_write_holds_the_publish_lock_until_every_collection_has_it(
+    http: httpx.Client, live: Services
+) -> None:
+    pid = NEW_ID + 42
+    blocking = BlockingStore(live.stores["hybrid"])
+    live.stores["hybrid"] = blocking  # type: ignore[assignment]
+    answers: list[httpx.Response] = []
+    writer = threading.Thread(
+        target=lambda: answers.append(post_product(http, metadata(pid), photo(TWIN_OF)))
+    )
+    reader = CatalogueDB(live.settings.catalogue_db)  # as another process would open it
+    published = threading.Event()
+
+    def wait_for_publish() -> None:
+        with reader.publishing(exclusive=False):
+            published.set()
+
+    try:
+        writer.start()
+        assert blocking.entered.wait(60), "the write never reached the hybrid collection"
+        threading.Thread(target=wait_for_publish, daemon=True).start()
+        assert not published.wait(0.5), "the lock was free while a collection was being written"
+        blocking.release.set()
+        assert published.wait(30)
+    finally:
+        blocking.release.set()
+        writer.join(60)
+        live.stores["hybrid"] = blocking.inner
+        reader.close()
+    assert answers and answers[0].status_code == 201, answers
+    assert http.delete(f"/products/{pid}", headers=AUTH).status_code == 204

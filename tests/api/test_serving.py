@@ -281,11 +281,21 @@ def serve(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> subp
     )
 
 
+def stderr_after_exit(process: subprocess.Popen[str], timeout: float = 120) -> str:
+    """What a process that should stop by itself printed on stderr; killed if it does not."""
+    try:
+        return process.communicate(timeout=timeout)[1]
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise
+
+
 def test_workers_are_refused_with_the_embedded_engine(
     slice_snapshot: Settings, tmp_path: Path
 ) -> None:
     process = serve(copy_data(slice_snapshot, tmp_path / "data").data_dir, "--workers", "2")
-    _, err = process.communicate(timeout=120)
+    err = stderr_after_exit(process)
     assert process.returncode == 2
     assert "--backend qdrant" in err and "one process" in err
 
@@ -298,7 +308,7 @@ def test_a_worker_that_could_not_start_fails_once_with_its_reason(
     process = serve(
         data, "--workers", "2", "--backend", "faiss", "--port", str(free_port()), env=env
     )
-    _, err = process.communicate(timeout=120)
+    err = stderr_after_exit(process)
     assert process.returncode == 2
     assert "LOOKALIKE_WRITE_LIMIT='lots' is not" in err
 

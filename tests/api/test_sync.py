@@ -70,4 +70,6 @@ def test_retry_after_is_read_as_seconds_or_an_http_date() -> None:
     assert retry_after_seconds("7") == 7
     assert 15 < retry_after_seconds(soon) <= 20
     assert retry_after_seconds("3600") == 60  # capped: sync checks again within a minute
-    assert retry_after_seconds("soon") == retry_after_seconds(None) == 1
+    assert (
+        retry_after_seconds("soon") == retry_after_seconds("nan") == retry_after_seconds(None) == 1
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import shutil
+import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +43,11 @@ def bench_settings(slice_catalog: Settings, tmp_path_factory: pytest.TempPathFac
     """Settings over the ingested slice, with embeddings of its first pictured products, indexed."""
     settings = Settings(data_dir=tmp_path_factory.mktemp("bench-data"))
     settings.catalog_dir.symlink_to(slice_catalog.catalog_dir.resolve())
-    shutil.copy2(slice_catalog.catalogue_db, settings.catalogue_db)
+    with (
+        sqlite3.connect(slice_catalog.catalogue_db) as source,
+        sqlite3.connect(settings.catalogue_db) as target,
+    ):
+        source.backup(target)  # consistent even while the session's API has it open
     products = load_catalog(settings.catalog_dir)
     pictured = products[products["has_image"]].head(PRODUCTS)
     ids = pictured["id"].to_numpy()

@@ -13,6 +13,7 @@ from embed.catalog import open_catalog
 from embed.networks import DEFAULT_TIMM, ClipConfig, TimmConfig
 from embed.text_encoder import TextEncoder
 from embed.train_clip import ClipTraining, caption_targets, train_clip
+from embed.train_distill import DistillTraining, train_distilled
 from embed.train_ssl import SslTraining, nt_xent, train_ssl
 from embed.training import Budget, TrainRun, cosine_lr, save_trained
 from embed.trainset import TrainSet
@@ -51,6 +52,16 @@ def test_ssl_training_lowers_the_loss(settings: Settings, monkeypatch: pytest.Mo
     training = SslTraining(steps=20, batch_size=16, lr=2e-3, warmup=0.05, crop_scale=(0.8, 1.0))
     _, _, run, _ = train_ssl("resnet", _tiny_set(settings, 16), training)
     assert _improved(run)
+
+
+def test_distillation_moves_the_student_to_the_committed_visual_teacher(
+    settings: Settings,
+) -> None:
+    views = SslTraining(crop_scale=(0.8, 1.0))
+    training = DistillTraining(steps=20, batch_size=16, lr=2e-3, warmup=0.05, views=views)
+    _, _, run, extra = train_distilled("efficientnet", _tiny_set(settings, 16), training)
+    assert _improved(run)
+    assert "images only" in str(extra["method"]) and extra["teacher_sha256"]
 
 
 def test_nt_xent_prefers_matching_views() -> None:

@@ -15,9 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from embed.networks import DEFAULT_TIMM, build_timm
+from embed.networks import DEFAULT_TIMM
 from embed.registry import Network
-from embed.train_ssl import SslTraining, augmented_view, projection_head
+from embed.train_ssl import SslTraining, augmented_view, headed_backbone
 from embed.training import Budget, TrainRun, cosine_lr, run_steps, set_lr
 from embed.trainset import TrainSet
 from embed.weights import CATALOG, load_network
@@ -56,12 +56,8 @@ def train_distilled(
     generator = torch.Generator().manual_seed(training.seed)
     teacher = load_network(training.teacher, CATALOG)
     teacher_module = teacher.module.eval()
-    teacher_width = cast(int, teacher_module.num_features)
-    backbone = build_timm(config.arch)
-    head = projection_head(cast(int, backbone.num_features), teacher_width)
-    model = nn.Sequential(backbone, head).train()
-    optimizer = torch.optim.AdamW(
-        model.parameters(), lr=training.lr, weight_decay=training.weight_decay
+    backbone, model, optimizer = headed_backbone(
+        config.arch, cast(int, teacher_module.num_features), training.lr, training.weight_decay
     )
     batches = data.batches(training.batch_size, generator)
 

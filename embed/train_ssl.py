@@ -50,6 +50,16 @@ def projection_head(features: int, out: int) -> nn.Module:
     )
 
 
+def headed_backbone(
+    arch: str, out: int, lr: float, weight_decay: float
+) -> tuple[nn.Module, nn.Module, torch.optim.Optimizer]:
+    """A fresh timm backbone, the backbone behind a projection head (what trains), and AdamW."""
+    backbone = build_timm(arch)
+    head = projection_head(cast(int, backbone.num_features), out)
+    model = nn.Sequential(backbone, head).train()
+    return backbone, model, torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+
+
 def augmented_view(
     images: torch.Tensor, size: int, training: SslTraining, generator: torch.Generator
 ) -> torch.Tensor:
@@ -72,11 +82,8 @@ def train_ssl(
     training = replace(training, steps=steps) if steps else training
     torch.manual_seed(training.seed)
     generator = torch.Generator().manual_seed(training.seed)
-    backbone = build_timm(config.arch)
-    head = projection_head(cast(int, backbone.num_features), training.projection_dim)
-    model = nn.Sequential(backbone, head).train()
-    optimizer = torch.optim.AdamW(
-        model.parameters(), lr=training.lr, weight_decay=training.weight_decay
+    backbone, model, optimizer = headed_backbone(
+        config.arch, training.projection_dim, training.lr, training.weight_decay
     )
     batches = data.batches(training.batch_size, generator)
 

@@ -31,10 +31,13 @@ def parse_weights(pairs: list[str]) -> dict[Network, WeightsSource]:
 
 def run_train(args: argparse.Namespace) -> int:
     """Train the requested networks on the catalogue."""
-    from embed.train import train_networks
+    from embed.train import refit_whitening, train_networks
 
     networks = cast(list[Network], args.models)
-    train_networks(_settings(args), networks, max_minutes=args.max_minutes, steps=args.steps)
+    if args.whiten_only:
+        refit_whitening(_settings(args), networks)
+    else:
+        train_networks(_settings(args), networks, max_minutes=args.max_minutes, steps=args.steps)
     return 0
 
 
@@ -73,6 +76,11 @@ def register(subparsers: Any) -> None:
     )
     train.add_argument(
         "--steps", type=int, help="exact step count (with --max-minutes 0, reproduces a run)"
+    )
+    train.add_argument(
+        "--whiten-only",
+        action="store_true",
+        help="refit the whitening of trained ResNet/EfficientNet backbones without training them",
     )
     train.set_defaults(run=run_train)
 

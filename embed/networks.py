@@ -40,10 +40,11 @@ DEFAULT_CLIP = ClipConfig()
 
 @dataclass(frozen=True)
 class TimmConfig:
-    """A timm architecture used as a pooled feature extractor."""
+    """A timm architecture used as a pooled feature extractor, whitened once trained."""
 
     arch: str
     image_size: int = 64
+    whitened: bool = False
 
 
 DEFAULT_TIMM = {

@@ -9,21 +9,26 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
 from embed.catalog import Catalog, open_catalog
+from embed.errors import UnknownModelError
 from embed.evaluate import (
+    CHUNK,
     MIN_HELD_OUT_ITEMS,
     encode_catalog_pixels,
     held_out_prompt_retrieval,
     precision_at_k,
 )
+from embed.networks import DEFAULT_TIMM, ImageInput
 from embed.registry import Network
 from embed.split import Split, load_or_make_split, load_or_make_validation
 from embed.text_encoder import TextEncoder
 from embed.train_clip import ClipTraining, caption_targets, train_clip
 from embed.training import save_trained
 from embed.trainset import TrainSet, training_set
-from embed.weights import CATALOG, WEIGHTS_DIR, checkpoint_path, load_network
+from embed.weights import CATALOG, WEIGHTS_DIR, checkpoint_path, load_network, save_checkpoint
+from embed.whitening import fit_whitened, unwhitened
 from lookalike.settings import Settings
 
 VALIDATION_QUERIES = 1000
@@ -44,11 +49,7 @@ def train_networks(
     Each run is bounded by `max_minutes` and `steps` (whichever ends first); `steps` alone
     reproduces a run exactly. The manifest records validation figures, never test ones.
     """
-    torch.set_num_threads(2)
-    catalog = open_catalog(settings.catalog_dir)
-    test = load_or_make_split(catalog.products, weights_dir / "split.json")
-    validation = load_or_make_validation(catalog.products, test, weights_dir / "validation.json")
-    data = training_set(catalog, test, validation)
+    catalog, test, validation, data = _training_data(settings, weights_dir)
     common = {
         "catalog_hash": catalog.hash,
         "split_seed": test.seed,
@@ -70,6 +71,57 @@ def train_networks(
         )
         manifests.append(manifest)
     return manifests
+
+
+def refit_whitening(
+    settings: Settings, networks: Sequence[Network], weights_dir: Path = WEIGHTS_DIR
+) -> list[dict[str, Any]]:
+    """Fit the whitening of already trained visual backbones again, without training them.
+
+    What `lookalike train` ends with, on its own: after the catalogue's training products
+    changed, or for a backbone trained before whitening existed.
+    """
+    if "clip" in networks:
+        raise UnknownModelError(
+            "--whiten-only applies to resnet and efficientnet: clip has no whitening (its vectors "
+            "live in the text encoder's space)"
+        )
+    catalog, test, validation, data = _training_data(settings, weights_dir)
+    manifests = []
+    for network in networks:
+        loaded = load_network(network, CATALOG, weights_dir)
+        module, config, whitening = _whiten(network, unwhitened(loaded.module), loaded.config, data)
+        path = checkpoint_path(network, weights_dir)
+        manifest: dict[str, Any] = json.loads(path.with_suffix(".json").read_text())
+        manifest.update(config=config, whitening=whitening)
+        manifest["sha256"] = save_checkpoint(module, path, network, config)
+        manifest["size_bytes"] = path.stat().st_size
+        path.with_suffix(".json").write_text(json.dumps(manifest, indent=2) + "\n")
+        manifests.append(_add_validation(network, catalog, test, validation, weights_dir))
+        print(f"{network}: whitened, validation P@5 {manifests[-1]['validation_p_at_5']}")
+    return manifests
+
+
+def _training_data(settings: Settings, weights_dir: Path) -> tuple[Catalog, Split, Split, TrainSet]:
+    """The catalogue, its test and validation splits, and the products training may use."""
+    torch.set_num_threads(2)
+    catalog = open_catalog(settings.catalog_dir)
+    test = load_or_make_split(catalog.products, weights_dir / "split.json")
+    validation = load_or_make_validation(catalog.products, test, weights_dir / "validation.json")
+    return catalog, test, validation, training_set(catalog, test, validation)
+
+
+def _whiten(
+    network: Network, backbone: nn.Module, config: dict[str, Any], data: TrainSet
+) -> tuple[nn.Module, dict[str, Any], dict[str, object]]:
+    """The backbone behind a whitening fitted on the training images, as `lookalike embed` sees them."""
+    image_input = ImageInput(config.get("image_size", DEFAULT_TIMM[network].image_size))
+    batches = (
+        image_input.to_tensor(data.pixels[start : start + CHUNK])
+        for start in range(0, len(data), CHUNK)
+    )
+    module, whitening = fit_whitened(backbone, batches)
+    return module, {**config, "whitened": True}, whitening
 
 
 def validation_precision(
@@ -126,7 +178,14 @@ def _train_one(
     if network in DISTILLED:
         from embed.train_distill import train_distilled
 
-        return train_distilled(network, data, max_seconds=max_seconds, steps=steps)
-    from embed.train_ssl import train_ssl
+        backbone, config, run, extra = train_distilled(
+            network, data, max_seconds=max_seconds, steps=steps
+        )
+    else:
+        from embed.train_ssl import train_ssl
 
-    return train_ssl(network, data, max_seconds=max_seconds, steps=steps)
+        backbone, config, run, extra = train_ssl(
+            network, data, max_seconds=max_seconds, steps=steps
+        )
+    module, config, whitening = _whiten(network, backbone, config, data)
+    return module, config, run, {**extra, "whitening": whitening}

@@ -26,6 +26,7 @@ from embed.networks import (
 )
 from embed.registry import Network
 from embed.sources import CATALOG, WeightsSource
+from embed.whitening import Whitened
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 HUB_EXAMPLES: dict[Network, str] = {
@@ -130,7 +131,9 @@ def _build_local(network: Network, config: dict[str, Any]) -> tuple[nn.Module, I
         clip_config = ClipConfig(**config) if config else ClipConfig()
         return build_clip(clip_config), ImageInput(clip_config.image_size)
     timm_config = TimmConfig(**config) if config else DEFAULT_TIMM[network]
-    return build_timm(timm_config.arch), ImageInput(timm_config.image_size)
+    backbone = build_timm(timm_config.arch)
+    module = Whitened(backbone) if timm_config.whitened else backbone
+    return module, ImageInput(timm_config.image_size)
 
 
 def _load_file(network: Network, path: Path, source: WeightsSource) -> LoadedNetwork:

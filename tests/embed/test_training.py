@@ -6,18 +6,23 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from embed.catalog import open_catalog
-from embed.networks import DEFAULT_TIMM, ClipConfig, TimmConfig
+from embed.errors import UnknownModelError
+from embed.networks import DEFAULT_TIMM, ClipConfig, ImageInput, TimmConfig, build_timm
 from embed.text_encoder import TextEncoder
+from embed.train import refit_whitening
 from embed.train_clip import ClipTraining, caption_targets, train_clip
 from embed.train_distill import DistillTraining, train_distilled
 from embed.train_ssl import SslTraining, nt_xent, train_ssl
 from embed.training import Budget, TrainRun, cosine_lr, save_trained
 from embed.trainset import TrainSet
-from embed.weights import WeightsSource, load_network
+from embed.weights import WeightsSource, load_network, save_checkpoint
+from embed.whitening import Whitened, WhiteningFit, fit_whitened, unwhitened, whitening_of
 from lookalike.settings import Settings
 
 TINY_CLIP = ClipConfig(image_size=32, patch_size=8, vision_width=64, vision_layers=1)
@@ -85,3 +90,41 @@ def test_saved_training_leaves_weights_curve_and_manifest(
     assert json.loads((tmp_path / "clip.json").read_text()) == json.loads(json.dumps(manifest))
     loaded = load_network("clip", WeightsSource("file", str(tmp_path / "clip.safetensors")))
     assert loaded.config == config and loaded.sha256 == manifest["sha256"]
+
+
+def test_whitening_centres_and_decorrelates_the_fitted_features() -> None:
+    mixing = torch.randn(8, 8)
+    features = (torch.randn(4000, 8) @ mixing).numpy()
+    mean, projection = whitening_of(features, WhiteningFit(shrinkage=0.0))
+    white = (features - mean.numpy()) @ projection.numpy()
+    assert abs(white.mean(axis=0)).max() < 1e-4
+    assert np.allclose(np.cov(white.T, bias=True), np.eye(8), atol=1e-3)
+
+
+def test_a_whitened_backbone_saves_and_reloads_as_one_network(
+    settings: Settings, tmp_path: Path
+) -> None:
+    data = _tiny_set(settings, 64)
+    image_input = ImageInput(32)
+    whitened, fit = fit_whitened(build_timm("resnet10t"), [image_input.to_tensor(data.pixels)])
+    assert fit["fitted_on_images"] == 64
+    config = {"arch": "resnet10t", "image_size": 32, "whitened": True}
+    path = tmp_path / "resnet.safetensors"
+    save_checkpoint(whitened, path, "resnet", config)
+    loaded = load_network("resnet", WeightsSource("file", str(path)))
+    assert isinstance(loaded.module, Whitened) and unwhitened(loaded.module) is not loaded.module
+    pixels = image_input.to_tensor(data.pixels[:8])
+    with torch.inference_mode():
+        expected = F.normalize(whitened(pixels), dim=1)
+        assert torch.allclose(F.normalize(loaded.module(pixels), dim=1), expected, atol=0.02)
+
+
+def test_the_committed_visual_networks_are_whitened() -> None:
+    for network in ("resnet", "efficientnet"):
+        loaded = load_network(network)
+        assert isinstance(loaded.module, Whitened) and loaded.config["whitened"] is True
+
+
+def test_clip_has_no_whitening_to_refit(settings: Settings) -> None:
+    with pytest.raises(UnknownModelError, match="clip has no whitening"):
+        refit_whitening(settings, ["resnet", "clip"])

@@ -181,6 +181,9 @@ def test_merchandiser_adds_edits_and_deletes_a_product(page: Page, writable_api:
         )
         page.get_by_role("tab", name="Manage catalogue").click()
         expect(page.locator("#manage-status")).to_contain_text(f"Added product {new_id}")
+        # Empty the name first, so the check below waits for the loaded product, and the rename
+        # is not overwritten by a load still on its way.
+        page.locator("#manage-name textarea").fill("")
         page.locator("#manage-load").click()
         expect(page.locator("#manage-name textarea")).to_have_value("Navy check shirt, new arrival")
         page.locator("#manage-name textarea").fill("Navy check shirt, renamed")

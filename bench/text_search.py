@@ -18,6 +18,7 @@ from bench import metrics
 from embed.hybrid import recorded_weights
 from embed.online import Encoders
 from embed.registry import models_answering
+from embed.text import CLIP_QUERY_EXPANSION, QueryExpansion
 from ingest.catalog import load_catalog
 from lookalike.settings import Settings
 from recommend.categories import CategorySimilarity
@@ -66,6 +67,14 @@ def evaluate_text_model(
     return summary
 
 
+def expanded_exact(
+    expansion: QueryExpansion, queries: np.ndarray, product_texts: np.ndarray
+) -> np.ndarray:
+    """`QueryExpansion.apply` with each query's exact nearest product texts."""
+    nearest = np.argsort(-(queries @ product_texts.T), axis=1)[:, : expansion.neighbours]
+    return expansion.apply(queries, product_texts[nearest])
+
+
 def run_text(settings: Settings, seed: int) -> dict[str, Any]:
     """Every text-capable embedded model on the whole catalogue (exact search, λ = 1)."""
     queries = load_query_set()
@@ -75,13 +84,23 @@ def run_text(settings: Settings, seed: int) -> dict[str, Any]:
     encoders = Encoders(hybrid=recorded_weights(recorded))
     texts = [q["text"] for q in queries]
     results = {}
-    for model in [m for m in TEXT_MODELS if m in available_models(settings.embeddings_dir)]:
+    available = available_models(settings.embeddings_dir)
+    for model in [m for m in TEXT_MODELS if m in available]:
         embeddings = load_embeddings(settings.embeddings_dir, model)
         types = products.reindex(embeddings.ids).astype(object).where(pd.notna, None).to_numpy()
         query_vectors = encoders.encode_query_texts(model, texts)
-        results[model] = evaluate_text_model(
-            query_vectors, np.asarray(embeddings.vectors), types, queries, seed
-        )
+        vectors = np.asarray(embeddings.vectors)
+        if model == "clip" and CLIP_QUERY_EXPANSION is not None and "clip_text" in available:
+            # The API's way (the words moved to their nearest product texts; the words as typed
+            # without a clip_text collection) and, to show what that adds, the words as typed.
+            results["clip, words as typed"] = evaluate_text_model(
+                query_vectors, vectors, types, queries, seed
+            )
+            product_texts = np.asarray(
+                load_embeddings(settings.embeddings_dir, "clip_text").vectors
+            )
+            query_vectors = expanded_exact(CLIP_QUERY_EXPANSION, query_vectors, product_texts)
+        results[model] = evaluate_text_model(query_vectors, vectors, types, queries, seed)
         print(f"text: {model} hit@5 {results[model]['hit_at_5']['mean']:.3f}", flush=True)
     return {
         "models": results,

@@ -10,15 +10,16 @@ score: the simplest) becomes `embed.text.CLIP_QUERY_TEMPLATES`.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from bench.text_search import evaluate_text_model, load_query_set
+from bench.text_search import evaluate_text_model, expanded_exact, load_query_set
 from embed.split import load_split
-from embed.text import templated_vectors
+from embed.text import QueryExpansion, templated_vectors
 from embed.text_encoder import TextEncoder
 from ingest.catalog import load_catalog
 from lookalike.settings import Settings
@@ -34,6 +35,12 @@ CANDIDATES: tuple[tuple[str, ...], ...] = (
     ("{}", "a photo of {}"),
     ("a photo of {}", "a photo of a {}", "a product photo of {}"),
 )
+# Then, with the best phrasing: no expansion, or the query moved to its nearest product texts
+# (`embed.text.CLIP_QUERY_EXPANSION`), simplest first.
+EXPANSIONS: tuple[QueryExpansion | None, ...] = (
+    None,
+    *(QueryExpansion(n, w) for w in (0.0, 0.5, 1.0) for n in (5, 10, 20)),
+)
 
 
 def run_text_tuning(settings: Settings, seed: int) -> dict[str, Any]:
@@ -46,13 +53,35 @@ def run_text_tuning(settings: Settings, seed: int) -> dict[str, Any]:
     corpus = np.asarray(embeddings.vectors)[keep]
     encoder = TextEncoder.load()
     texts = [q["text"] for q in queries]
-    scored = []
+    scored: list[dict[str, Any]] = []
     for templates in CANDIDATES:
         vectors = templated_vectors(encoder.encode, texts, templates)
         result = evaluate_text_model(vectors, corpus, kinds, queries, seed)
         scored.append({"templates": list(templates), "hit_at_5": result["hit_at_5"]["mean"]})
         print(f"tune-text: {' + '.join(templates)!r:60} hit@5 {scored[-1]['hit_at_5']:.3f}")
-    # 64 phrases cannot tell apart scores closer than this: then the simplest phrasing wins.
+    best = _simplest_best(scored)
+    raw = templated_vectors(encoder.encode, texts, best["templates"])
+    product_texts = load_embeddings(settings.embeddings_dir, "clip_text")
+    text_keep = ~load_split().is_held_out(pd.Series(product_texts.ids)).to_numpy()
+    text_corpus = np.asarray(product_texts.vectors)[text_keep]
+    expansions: list[dict[str, Any]] = []
+    for expansion in EXPANSIONS:
+        vectors = raw if expansion is None else expanded_exact(expansion, raw, text_corpus)
+        result = evaluate_text_model(vectors, corpus, kinds, queries, seed)
+        expansions.append(
+            {"expansion": expansion and asdict(expansion), "hit_at_5": result["hit_at_5"]["mean"]}
+        )
+        print(f"tune-text: expansion {expansion} hit@5 {expansions[-1]['hit_at_5']:.3f}")
+    return {
+        "phrases": len(queries),
+        "candidates": scored,
+        "best": best,
+        "expansions": expansions,
+        "best_expansion": _simplest_best(expansions),
+    }
+
+
+def _simplest_best(scored: list[dict[str, Any]]) -> dict[str, Any]:
+    """64 phrases cannot tell apart scores closer than NOISE: then the simplest (first) wins."""
     top = max(s["hit_at_5"] for s in scored)
-    best = next(s for s in scored if s["hit_at_5"] >= top - NOISE)
-    return {"phrases": len(queries), "candidates": scored, "best": best}
+    return next(s for s in scored if s["hit_at_5"] >= top - NOISE)

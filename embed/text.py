@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -12,6 +13,30 @@ CATEGORY_TEMPLATE = "a photo of {}"
 # How a shopper's words are phrased before they search CLIP's images: chosen by
 # `lookalike bench tune-text` on validation phrases (each text's vector is the mean over these).
 CLIP_QUERY_TEMPLATES: tuple[str, ...] = ("{}",)
+
+
+@dataclass(frozen=True)
+class QueryExpansion:
+    """A text query to CLIP's images, moved to the catalogue's own words first (pseudo-relevance
+    feedback): the unit mean of the product-text vectors nearest the query, plus `query_weight`
+    times the query. CLIP's image tower learned to land next to product captions, not next to a
+    shopper's words, so the captions of the products the words describe find their photos best.
+    """
+
+    neighbours: int
+    query_weight: float = 0.0
+
+    def apply(
+        self, queries: npt.NDArray[np.float32], nearest_texts: npt.NDArray[np.float32]
+    ) -> npt.NDArray[np.float32]:
+        """Unit (n, dim) queries from (n, dim) query vectors and the (n, neighbours, dim)
+        vectors of their nearest product texts."""
+        moved = nearest_texts.mean(axis=1) + self.query_weight * queries
+        return np.asarray(moved / np.linalg.norm(moved, axis=1, keepdims=True), dtype=np.float32)
+
+
+# Chosen by `lookalike bench tune-text` on validation phrases (None: raw query vectors).
+CLIP_QUERY_EXPANSION: QueryExpansion | None = QueryExpansion(neighbours=5)
 
 Product = Mapping[str, object]
 

@@ -23,7 +23,7 @@ from embed.networks import DEFAULT_CLIP, IMAGE_MEAN, IMAGE_STD, ClipConfig, buil
 from embed.networks import normalise_channels as normalise
 from embed.text import training_captions
 from embed.text_encoder import TextEncoder
-from embed.training import Budget, TrainRun, cosine_lr, run_steps, set_lr
+from embed.training import Budget, TrainRun, channels_last, cosine_lr, run_steps, set_lr
 from embed.trainset import TrainSet
 
 # Which caption a row is matched with at each step: product text, name, short phrase.
@@ -80,7 +80,7 @@ def train_clip(
     """Train the image tower against the locked text vectors; returns the tower and the run."""
     torch.manual_seed(training.seed)
     generator = torch.Generator().manual_seed(training.seed)
-    tower = build_clip(model_config).train()
+    tower = channels_last(build_clip(model_config)).train()
     log_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
     optimizer = torch.optim.AdamW(
         [*tower.parameters(), log_scale], lr=training.lr, weight_decay=training.weight_decay
@@ -97,7 +97,7 @@ def train_clip(
         images = random_resized_crop(
             data.images(rows), model_config.image_size, training.crop_scale, generator
         )
-        images = normalise(random_flip(images, generator), IMAGE_MEAN, IMAGE_STD)
+        images = channels_last(normalise(random_flip(images, generator), IMAGE_MEAN, IMAGE_STD))
         kind = torch.multinomial(mix, len(rows), replacement=True, generator=generator)
         text_ids = targets.text_ids[rows, kind]
         features = F.normalize(tower(images), dim=-1)

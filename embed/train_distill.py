@@ -18,7 +18,7 @@ from torch import nn
 from embed.networks import DEFAULT_TIMM
 from embed.registry import Network
 from embed.train_ssl import SslTraining, augmented_view, headed_backbone
-from embed.training import Budget, TrainRun, cosine_lr, run_steps, set_lr
+from embed.training import Budget, TrainRun, channels_last, cosine_lr, run_steps, set_lr
 from embed.trainset import TrainSet
 from embed.weights import CATALOG, load_network
 
@@ -55,7 +55,7 @@ def train_distilled(
     torch.manual_seed(training.seed)
     generator = torch.Generator().manual_seed(training.seed)
     teacher = load_network(training.teacher, CATALOG)
-    teacher_module = teacher.module.eval()
+    teacher_module = channels_last(teacher.module.eval())
     backbone, model, optimizer = headed_backbone(
         config.arch, cast(int, teacher_module.num_features), training.lr, training.weight_decay
     )

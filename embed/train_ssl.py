@@ -12,7 +12,7 @@ from torch import nn
 from embed.augment import colour_jitter, random_flip, random_greyscale, random_resized_crop
 from embed.networks import DEFAULT_TIMM, IMAGE_MEAN, IMAGE_STD, build_timm, normalise_channels
 from embed.registry import Network
-from embed.training import Budget, TrainRun, cosine_lr, run_steps, set_lr
+from embed.training import Budget, TrainRun, channels_last, cosine_lr, run_steps, set_lr
 from embed.trainset import TrainSet
 
 
@@ -56,7 +56,7 @@ def headed_backbone(
     """A fresh timm backbone, the backbone behind a projection head (what trains), and AdamW."""
     backbone = build_timm(arch)
     head = projection_head(cast(int, backbone.num_features), out)
-    model = nn.Sequential(backbone, head).train()
+    model = channels_last(nn.Sequential(backbone, head)).train()
     return backbone, model, torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
 
 
@@ -67,7 +67,7 @@ def augmented_view(
     view = random_resized_crop(images, size, training.crop_scale, generator)
     view = colour_jitter(random_flip(view, generator), training.jitter, generator)
     view = random_greyscale(view, training.greyscale, generator)
-    return normalise_channels(view, IMAGE_MEAN, IMAGE_STD)
+    return channels_last(normalise_channels(view, IMAGE_MEAN, IMAGE_STD))
 
 
 def train_ssl(

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
+import numpy as np
 from litestar import Controller, Request, Response, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
@@ -30,6 +31,7 @@ from api.views import (
 )
 from catalogue.records import MAX_UPLOAD, InvalidProduct, check_upload
 from embed.registry import models_answering
+from embed.text import CLIP_QUERY_EXPANSION
 from recommend.pipeline import Params, recommend
 from store.protocol import Vector
 
@@ -63,6 +65,7 @@ class SearchQuery:
     options: SearchOptions
     identity: str
     encode: Callable[[], Vector]  # blocking model work: runs on the model thread
+    expand: bool = False  # a text to CLIP's images: moved to its nearest product texts first
 
 
 async def _search_query(services: Services, request: Request[Any, Any, Any]) -> SearchQuery:
@@ -96,7 +99,8 @@ async def _search_query(services: Services, request: Request[Any, Any, Any]) -> 
         def encode_text() -> Vector:
             return services.encoders.encode_query_texts(text_request.model, [text])[0]
 
-        return SearchQuery(text, text_request, text, encode_text)
+        expand = text_request.model == "clip" and CLIP_QUERY_EXPANSION is not None
+        return SearchQuery(text, text_request, text, encode_text, expand)
     raise ApiError(
         415, "send JSON {'text': ...} or a multipart form with an 'image' file", "content-type"
     )
@@ -108,10 +112,26 @@ def _search(
     """Similar products of a query vector (blocking: `Services.store_work` runs it)."""
     model = query.options.model
     store = model_store(services, model, (model,))
+    if query.expand:
+        vector = _expanded(services, vector)
     outcome = recommend(store, vector, params, services.categories, payload_of=services.payload)
     return SearchResponse(
         query=query.label, **answer_fields(services, model, params, outcome, "search")
     )
+
+
+def _expanded(services: Services, vector: Vector) -> Vector:
+    """A text query to CLIP's images moved to its nearest product texts (`CLIP_QUERY_EXPANSION`);
+    as it is when no `clip_text` collection is indexed."""
+    texts = services.store("clip_text")
+    if texts is None or CLIP_QUERY_EXPANSION is None:
+        return vector
+    hits = texts.search(vector, CLIP_QUERY_EXPANSION.neighbours, with_payload=False)
+    found = texts.vectors([hit.id for hit in hits])
+    nearest = [found[hit.id] for hit in hits if hit.id in found]
+    if not nearest:
+        return vector
+    return CLIP_QUERY_EXPANSION.apply(vector[None], np.stack(nearest)[None])[0]
 
 
 class SearchController(Controller):
@@ -138,7 +158,9 @@ class SearchController(Controller):
         params = pipeline_params(
             options.top_k, options.lambda_diversity, options.candidates, category_mode="off"
         )
-        scope = services.answer_scope(options.model)
+        scope: tuple[object, ...] = services.answer_scope(options.model)
+        if query.expand:  # the answer also depends on the product texts' collection
+            scope += services.answer_scope("clip_text")
         key = cache_key("search", options.model, query.label, query.identity, params, scope)
 
         async def compute() -> SearchResponse:

@@ -26,10 +26,15 @@ def catalog(slice_indexed: Settings) -> pd.DataFrame:
     return load_catalog(slice_indexed.catalog_dir).set_index("id")
 
 
-@pytest.fixture(scope="session")
-def clip_vectors(slice_indexed: Settings) -> dict[int, np.ndarray]:
-    """The slice's CLIP image vectors by product id, straight from the embedding files."""
-    folder = slice_indexed.embeddings_dir / "clip"
+def embedded_vectors(settings: Settings, model: str) -> dict[int, np.ndarray]:
+    """A model's vectors by product id, straight from the slice's embedding files."""
+    folder = settings.embeddings_dir / model
     ids = np.load(folder / "ids.npy")
     vectors = np.load(folder / "vectors.npy")
     return {int(i): v for i, v in zip(ids, vectors, strict=True)}
+
+
+@pytest.fixture(scope="session")
+def clip_vectors(slice_indexed: Settings) -> dict[int, np.ndarray]:
+    """The slice's CLIP image vectors by product id."""
+    return embedded_vectors(slice_indexed, "clip")

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import httpx
+import numpy as np
 import pandas as pd
 
+from embed.online import Encoders
+from embed.text import CLIP_QUERY_EXPANSION
+from lookalike.settings import Settings
+from tests.api.conftest import embedded_vectors
 from tests.conftest import require_shared
 
 
@@ -61,6 +66,30 @@ def test_text_search(client: httpx.Client, catalog: pd.DataFrame) -> None:
         body = client.post("/search", json={"text": "blue denim jeans", "model": model}).json()
         types = [catalog.loc[int(r["product_id"]), "articleType"] for r in body["results"]]
         assert len(types) == 5 and types.count("Jeans") >= 3, (model, types)
+
+
+def test_clip_text_search_goes_through_the_nearest_product_texts(
+    client: httpx.Client, slice_indexed: Settings, clip_vectors: dict[int, np.ndarray]
+) -> None:
+    text = "shades to protect my eyes from the sun"
+    expansion = CLIP_QUERY_EXPANSION
+    assert expansion is not None
+    query = Encoders().encode_query_texts("clip", [text])
+    texts = embedded_vectors(slice_indexed, "clip_text")
+    text_matrix = np.stack(list(texts.values()))
+    nearest = np.argsort(-(text_matrix @ query[0]))[: expansion.neighbours]
+    expanded = expansion.apply(query, text_matrix[nearest][None])[0]
+
+    image_ids = np.array(list(clip_vectors))
+    images = np.stack(list(clip_vectors.values()))
+    expected = image_ids[np.argsort(-(images @ expanded))[:5]].tolist()
+    as_typed = image_ids[np.argsort(-(images @ query[0]))[:5]].tolist()
+    assert expected != as_typed
+    body = client.post(
+        "/search", json={"text": text, "model": "clip", "top_k": 5, "lambda_diversity": 1}
+    ).json()
+    found = [int(r["product_id"]) for r in body["results"]]
+    assert len(set(found) & set(expected)) >= 4, (found, expected)
 
 
 def test_image_search_finds_the_product_itself(client: httpx.Client) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.text_search import evaluate_text_model, load_query_set
+from bench.text_search import evaluate_text_model, expanded_exact, load_query_set
 from bench.tune_hybrid import weight_grid
 from embed.hybrid import HybridWeights
+from embed.text import QueryExpansion
 
 
 def test_hit_at_5_is_the_share_of_fitting_results() -> None:
@@ -20,6 +21,14 @@ def test_hit_at_5_is_the_share_of_fitting_results() -> None:
     assert result["top_1"]["mean"] == 1.0 and result["any_at_5"]["mean"] == 1.0
     result = evaluate_text_model(query, corpus, types, [{"text": "q", "types": ["Belts"]}], 0)
     assert result["hit_at_5"]["mean"] == 0.0 and result["any_at_5"]["mean"] == 0.0
+
+
+def test_expansion_replaces_the_words_by_their_nearest_product_texts() -> None:
+    texts = np.eye(4, dtype=np.float32)
+    query = np.array([[0.8, 0.6, 0.0, 0.0]], dtype=np.float32)
+    assert np.allclose(expanded_exact(QueryExpansion(1), query, texts), texts[:1])
+    both = expanded_exact(QueryExpansion(2), query, texts)
+    assert np.allclose(both, [[2**-0.5, 2**-0.5, 0, 0]], atol=1e-6)
 
 
 def test_the_committed_query_set_is_large_and_well_formed() -> None:

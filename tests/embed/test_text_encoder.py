@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from embed.errors import WeightsCorruptError
-from embed.text import category_prompt
+from embed.text import QueryExpansion, category_prompt
 from embed.text_encoder import WEIGHTS_SHA256, TextEncoder, package_model_dir
 from recommend.categories import CategorySimilarity
 
@@ -60,3 +60,16 @@ def test_a_new_article_type_gets_a_real_similarity(text_encoder: TextEncoder) ->
     assert smart_watch > 0.3
     assert smart_watch > similarity.similarity("Tshirts", "Smart Watches")
     assert CategorySimilarity(names, encode(names)).similarity("Watches", "Smart Watches") == 0.0
+
+
+def test_query_expansion_moves_words_to_the_nearest_product_texts(
+    text_encoder: TextEncoder,
+) -> None:
+    catalogue = ["a photo of Sunglasses, Black Men", "a photo of Wallets, Brown Men"]
+    texts = text_encoder.encode(catalogue)
+    query = text_encoder.encode(["shades to protect my eyes from the sun"])
+    only_texts = QueryExpansion(neighbours=1).apply(query, texts[None, :1])
+    assert np.allclose(only_texts[0], texts[0], atol=1e-6)
+    halfway = QueryExpansion(neighbours=1, query_weight=1.0).apply(query, texts[None, :1])
+    assert np.isclose(np.linalg.norm(halfway), 1.0, atol=1e-6)
+    assert np.isclose(halfway[0] @ query[0], halfway[0] @ texts[0], atol=1e-5)

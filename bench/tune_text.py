@@ -5,7 +5,9 @@ shopper's words may be closer to its images when phrased the same way. Each cand
 (or the mean of several) is scored by hit@5 of `bench/validation_phrases.json` — written apart
 from the test phrases of `bench text`, which are never read here — against the CLIP vectors of
 every product outside the test split. The best (the first candidate within 0.01 of the top
-score: the simplest) becomes `embed.text.CLIP_QUERY_TEMPLATES`.
+score: the simplest) becomes `embed.text.CLIP_QUERY_TEMPLATES`. Then, with that phrasing, the same
+rule chooses the query expansion (`embed.text.CLIP_QUERY_EXPANSION`: none, or the words moved to
+their 5, 10 or 20 nearest non-test product texts).
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ import httpx
 import numpy as np
 import pandas as pd
 
+from bench.text_search import expanded_exact
 from embed.online import Encoders
 from embed.text import CLIP_QUERY_EXPANSION
 from lookalike.settings import Settings
@@ -76,9 +77,7 @@ def test_clip_text_search_goes_through_the_nearest_product_texts(
     assert expansion is not None
     query = Encoders().encode_query_texts("clip", [text])
     texts = embedded_vectors(slice_indexed, "clip_text")
-    text_matrix = np.stack(list(texts.values()))
-    nearest = np.argsort(-(text_matrix @ query[0]))[: expansion.neighbours]
-    expanded = expansion.apply(query, text_matrix[nearest][None])[0]
+    expanded = expanded_exact(expansion, query, np.stack(list(texts.values())))[0]
 
     image_ids = np.array(list(clip_vectors))
     images = np.stack(list(clip_vectors.values()))

@@ -91,9 +91,9 @@ def run_text(settings: Settings, seed: int) -> dict[str, Any]:
         query_vectors = encoders.encode_query_texts(model, texts)
         vectors = np.asarray(embeddings.vectors)
         if model == "clip" and CLIP_QUERY_EXPANSION is not None and "clip_text" in available:
-            # The API's way (the words moved to their nearest product texts; the words as typed
-            # without a clip_text collection) and, to show what that adds, the words as typed.
-            results["clip, words as typed"] = evaluate_text_model(
+            # The API's way (the phrased words moved to their nearest product texts; not moved
+            # without a clip_text collection) and, to show what that adds, not moved.
+            results["clip, without expansion"] = evaluate_text_model(
                 query_vectors, vectors, types, queries, seed
             )
             product_texts = np.asarray(

@@ -12,7 +12,7 @@ import pandas as pd
 CATEGORY_TEMPLATE = "a photo of {}"
 # How a shopper's words are phrased before they search CLIP's images: chosen by
 # `lookalike bench tune-text` on validation phrases (each text's vector is the mean over these).
-CLIP_QUERY_TEMPLATES: tuple[str, ...] = ("{}",)
+CLIP_QUERY_TEMPLATES: tuple[str, ...] = ("a photo of {}",)
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ class QueryExpansion:
         return np.asarray(moved / np.linalg.norm(moved, axis=1, keepdims=True), dtype=np.float32)
 
 
-# Chosen by `lookalike bench tune-text` on validation phrases (None: raw query vectors).
+# Chosen by `lookalike bench tune-text` on validation phrases (None: the phrased words unmoved).
 CLIP_QUERY_EXPANSION: QueryExpansion | None = QueryExpansion(neighbours=5)
 
 Product = Mapping[str, object]

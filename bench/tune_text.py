@@ -62,13 +62,13 @@ def run_text_tuning(settings: Settings, seed: int) -> dict[str, Any]:
         scored.append({"templates": list(templates), "hit_at_5": result["hit_at_5"]["mean"]})
         print(f"tune-text: {' + '.join(templates)!r:60} hit@5 {scored[-1]['hit_at_5']:.3f}")
     best = _simplest_best(scored)
-    raw = templated_vectors(encoder.encode, texts, best["templates"])
+    phrased = templated_vectors(encoder.encode, texts, best["templates"])
     product_texts = load_embeddings(settings.embeddings_dir, "clip_text")
     text_keep = ~load_split().is_held_out(pd.Series(product_texts.ids)).to_numpy()
     text_corpus = np.asarray(product_texts.vectors)[text_keep]
     expansions: list[dict[str, Any]] = []
     for expansion in EXPANSIONS:
-        vectors = raw if expansion is None else expanded_exact(expansion, raw, text_corpus)
+        vectors = phrased if expansion is None else expanded_exact(expansion, phrased, text_corpus)
         result = evaluate_text_model(vectors, corpus, kinds, queries, seed)
         expansions.append(
             {"expansion": expansion and asdict(expansion), "hit_at_5": result["hit_at_5"]["mean"]}

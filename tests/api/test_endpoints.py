@@ -82,8 +82,8 @@ def test_clip_text_search_goes_through_the_nearest_product_texts(
     image_ids = np.array(list(clip_vectors))
     images = np.stack(list(clip_vectors.values()))
     expected = image_ids[np.argsort(-(images @ expanded))[:5]].tolist()
-    as_typed = image_ids[np.argsort(-(images @ query[0]))[:5]].tolist()
-    assert expected != as_typed
+    unexpanded = image_ids[np.argsort(-(images @ query[0]))[:5]].tolist()
+    assert expected != unexpanded
     body = client.post(
         "/search", json={"text": text, "model": "clip", "top_k": 5, "lambda_diversity": 1}
     ).json()

@@ -84,6 +84,7 @@ def run_text_tuning(settings: Settings, seed: int) -> dict[str, Any]:
 
 
 def _simplest_best(scored: list[dict[str, Any]]) -> dict[str, Any]:
-    """64 phrases cannot tell apart scores closer than NOISE: then the simplest (first) wins."""
+    """The validation phrases cannot tell apart scores closer than NOISE: the simplest (first)
+    of those within it wins."""
     top = max(s["hit_at_5"] for s in scored)
     return next(s for s in scored if s["hit_at_5"] >= top - NOISE)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from bench.text_search import evaluate_text_model, expanded_exact, load_query_set
+from bench.text_search import QUERY_SET, evaluate_text_model, expanded_exact, load_query_set
 from bench.tune_hybrid import weight_grid
+from bench.tune_text import VALIDATION_PHRASES
 from embed.hybrid import HybridWeights
 from embed.text import QueryExpansion
 
@@ -31,11 +34,17 @@ def test_expansion_replaces_the_words_by_their_nearest_product_texts() -> None:
     assert np.allclose(both, [[2**-0.5, 2**-0.5, 0, 0]], atol=1e-6)
 
 
-def test_the_committed_query_set_is_large_and_well_formed() -> None:
-    queries = load_query_set()
+@pytest.mark.parametrize("path", [QUERY_SET, VALIDATION_PHRASES], ids=["test", "validation"])
+def test_the_committed_phrase_sets_are_large_and_well_formed(path: Path) -> None:
+    queries = load_query_set(path)
     assert len(queries) >= 60
     assert all(q["text"].strip() and q["types"] for q in queries)
     assert len({q["text"] for q in queries}) == len(queries)
+
+
+def test_tuning_never_sees_a_test_phrase() -> None:
+    tested = {q["text"].lower() for q in load_query_set(QUERY_SET)}
+    assert not tested & {q["text"].lower() for q in load_query_set(VALIDATION_PHRASES)}
 
 
 def test_the_weight_grid_covers_every_triple_summing_to_one() -> None:

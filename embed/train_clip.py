@@ -23,7 +23,15 @@ from embed.networks import DEFAULT_CLIP, IMAGE_MEAN, IMAGE_STD, ClipConfig, buil
 from embed.networks import normalise_channels as normalise
 from embed.text import training_captions
 from embed.text_encoder import TextEncoder
-from embed.training import Budget, TrainRun, channels_last, cosine_lr, run_steps, set_lr
+from embed.training import (
+    Budget,
+    TrainRun,
+    bf16_forward,
+    channels_last,
+    cosine_lr,
+    run_steps,
+    set_lr,
+)
 from embed.trainset import TrainSet
 
 # Which caption a row is matched with at each step: product text, name, short phrase.
@@ -100,7 +108,9 @@ def train_clip(
         images = channels_last(normalise(random_flip(images, generator), IMAGE_MEAN, IMAGE_STD))
         kind = torch.multinomial(mix, len(rows), replacement=True, generator=generator)
         text_ids = targets.text_ids[rows, kind]
-        features = F.normalize(tower(images), dim=-1)
+        with bf16_forward():
+            embedded = tower(images)
+        features = F.normalize(embedded.float(), dim=-1)
         loss = loss_fn(features, targets.vectors[text_ids], log_scale.exp().clamp(max=100.0))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -111,6 +121,7 @@ def train_clip(
     extra: dict[str, object] = {
         "training": asdict(training),
         "method": "LiT: image tower trained to the locked text encoder's caption vectors",
+        "precision": "bfloat16 autocast forward; float32 weights, optimiser and loss",
         "caption_mix": dict(zip(("product_text", "name", "phrase"), CAPTION_MIX, strict=True)),
         "text_encoder": encoder_description(),
     }

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from bench.text_search import evaluate_text_model, expanded_exact, load_query_set
-from embed.split import load_split
+from embed.split import Split, load_split
 from embed.text import QueryExpansion, templated_vectors
 from embed.text_encoder import TextEncoder
 from ingest.catalog import load_catalog
@@ -50,22 +50,22 @@ EXPANSIONS: tuple[QueryExpansion | None, ...] = (
 def run_text_tuning(settings: Settings, seed: int) -> dict[str, Any]:
     """hit@5 of every phrasing and expansion on the validation phrases; the best pair."""
     queries = load_query_set(VALIDATION_PHRASES)
+    split = load_split()
     photos = load_embeddings(settings.embeddings_dir, "clip")
-    keep = _outside_test(photos.ids)
+    keep = _outside(split, photos.ids)
     types = load_catalog(settings.catalog_dir).set_index("id")["articleType"]
     kinds = types.reindex(photos.ids[keep]).astype(object).where(pd.notna, None).to_numpy()
     corpus = np.asarray(photos.vectors)[keep]
     product_texts = load_embeddings(settings.embeddings_dir, "clip_text")
-    text_corpus = np.asarray(product_texts.vectors)[_outside_test(product_texts.ids)]
+    text_corpus = np.asarray(product_texts.vectors)[_outside(split, product_texts.ids)]
     encoder = TextEncoder.load()
     texts = [q["text"] for q in queries]
     phrased = {t: templated_vectors(encoder.encode, texts, t) for t in CANDIDATES}
     scored: list[dict[str, Any]] = []
     for expansion in EXPANSIONS:
-        for templates, vectors in phrased.items():
-            if expansion is not None:
-                vectors = expanded_exact(expansion, vectors, text_corpus)
-            result = evaluate_text_model(vectors, corpus, kinds, queries, seed)
+        for templates, words in phrased.items():
+            served = words if expansion is None else expanded_exact(expansion, words, text_corpus)
+            result = evaluate_text_model(served, corpus, kinds, queries, seed)
             scored.append(
                 {
                     "templates": list(templates),
@@ -80,9 +80,9 @@ def run_text_tuning(settings: Settings, seed: int) -> dict[str, Any]:
     return {"phrases": len(queries), "candidates": scored, "best": _simplest_best(scored)}
 
 
-def _outside_test(ids: np.ndarray) -> np.ndarray:
+def _outside(test: Split, ids: np.ndarray) -> np.ndarray:
     """Which of `ids` are outside the test split (the only products tuning may see)."""
-    return np.asarray(~load_split().is_held_out(pd.Series(ids)).to_numpy())
+    return np.asarray(~test.is_held_out(pd.Series(ids)).to_numpy())
 
 
 def _simplest_best(scored: list[dict[str, Any]]) -> dict[str, Any]:

@@ -41,7 +41,7 @@ lint: $(VENV)/.installed
 
 # Debian packages the tests start or drive (installed once, needs root or sudo): chromium for
 # the headless browser test, redis-server for the shared response cache, wrk for `bench api`.
-SYSTEM_PACKAGES := chromium chromium-driver redis-server wrk
+SYSTEM_PACKAGES := chromium chromium-driver redis-server wrk postgresql
 system:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

@@ -15,6 +15,7 @@ from api.services import Services
 from embed.registry import MODELS
 from ingest.catalog import build_catalog
 from lookalike.settings import Settings
+from tests.postgres import PostgresServer
 from tests.serving import serve_in_thread
 
 REPO = Path(__file__).resolve().parents[1]
@@ -108,3 +109,11 @@ def slice_api_url(slice_services: Services) -> Iterator[str]:
     """Base URL of a real API (uvicorn, in a thread) over the indexed slice."""
     with serve_in_thread(create_app(slice_services), "API server") as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server on loopback for the session (Debian's `postgresql`)."""
+    server = PostgresServer()
+    yield server
+    server.close()

@@ -10,8 +10,10 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
 from api import metrics
 from api.allow import allow_header_middleware
-from api.auth import API_KEY_STATE
+from api.auth import API_KEY_STATE, EVENTS_KEY_STATE
 from api.controllers.catalog import CatalogController
+from api.controllers.events import EventsController
+from api.controllers.experiments import ExperimentsController
 from api.controllers.metrics import MetricsController
 from api.controllers.products import ProductController
 from api.controllers.recommend import RecommendController
@@ -19,19 +21,25 @@ from api.controllers.search import SearchController
 from api.controllers.system import SystemController
 from api.errors import EXCEPTION_HANDLERS
 from api.limits import write_limit_middleware
+from api.loop import ShopperLoop
 from api.request_id import request_id_middleware
 from api.services import Services
 
 
 def create_app(
-    services: Services, watch_builds: bool = True, write_limit: str | None = None
+    services: Services,
+    watch_builds: bool = True,
+    write_limit: str | None = None,
+    loop: ShopperLoop | None = None,
 ) -> Litestar:
     """The API over loaded services; OpenAPI at /schema, interactive docs at /docs.
 
     With `watch_builds`, a background thread switches to rebuilt collections and takes in
     other processes' catalogue writes while the app runs. `write_limit` ("<count>/<unit>")
-    overrides the settings' limit on writes and uploads per client.
+    overrides the settings' limit on writes and uploads per client. `loop`: the event store,
+    list log and experiments (default: the store LOOKALIKE_EVENTS_URL names).
     """
+    shoppers = loop or ShopperLoop.open(services.settings)
     return Litestar(
         route_handlers=[
             RecommendController,
@@ -40,8 +48,13 @@ def create_app(
             CatalogController,
             SystemController,
             MetricsController,
+            EventsController,
+            ExperimentsController,
         ],
-        dependencies={"services": Provide(lambda: services, use_cache=True, sync_to_thread=False)},
+        dependencies={
+            "services": Provide(lambda: services, use_cache=True, sync_to_thread=False),
+            "loop": Provide(lambda: shoppers, use_cache=True, sync_to_thread=False),
+        },
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
             request_id_middleware,
@@ -49,9 +62,17 @@ def create_app(
             write_limit_middleware(write_limit or services.settings.write_limit),
             allow_header_middleware,
         ],
-        state=State({API_KEY_STATE: services.settings.api_key}),
-        on_startup=[lambda: services.watch()] if watch_builds else [],
-        on_shutdown=[services.close_cache, services.close],
+        state=State(
+            {
+                API_KEY_STATE: services.settings.api_key,
+                EVENTS_KEY_STATE: services.settings.events_key,
+            }
+        ),
+        on_startup=[
+            lambda: shoppers.start(),
+            *([lambda: services.watch()] if watch_builds else []),
+        ],
+        on_shutdown=[services.close_cache, services.close, shoppers.close],
         openapi_config=OpenAPIConfig(
             title="Lookalike",
             version="0.2.0",

@@ -20,10 +20,29 @@ def require_write_key(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRou
     key: str | None = connection.app.state.get(API_KEY_STATE)
     if not key:
         raise ApiError(403, f"writes are disabled on this server: {ENABLE_HINT}")
-    scheme, _space, sent = connection.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(sent.strip().encode(), key.encode()):
+    if not _bearer_matches(connection, key):
         raise ApiError(
             401,
             "missing or wrong API key: send 'Authorization: Bearer <LOOKALIKE_API_KEY>'",
             headers={"WWW-Authenticate": 'Bearer realm="lookalike"'},
+        )
+
+
+def _bearer_matches(connection: ASGIConnection[Any, Any, Any, Any], key: str) -> bool:
+    scheme, _space, sent = connection.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(sent.strip().encode(), key.encode())
+
+
+EVENTS_KEY_STATE = "events_key"
+
+
+def require_events_key(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """A guard for `POST /events`: when LOOKALIKE_EVENTS_KEY is set, a Bearer key matching it
+    (a key of its own: storefronts send events from the browser, never the write key)."""
+    key: str | None = connection.app.state.get(EVENTS_KEY_STATE)
+    if key and not _bearer_matches(connection, key):
+        raise ApiError(
+            401,
+            "missing or wrong events key: send 'Authorization: Bearer <LOOKALIKE_EVENTS_KEY>'",
+            headers={"WWW-Authenticate": 'Bearer realm="lookalike-events"'},
         )

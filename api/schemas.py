@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 import msgspec
 
 CategoryMode = Literal["soft", "hard", "off"]
+USER_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
 
 
 class Product(msgspec.Struct, kw_only=True):
@@ -35,6 +36,7 @@ class Recommendation(msgspec.Struct, kw_only=True):
     category_similarity: float
     category_match: bool
     mmr_rank: int
+    recall_rank: int
     name: str | None
     articleType: str | None
     baseColour: str | None
@@ -77,6 +79,15 @@ class RecommendResponse(msgspec.Struct, kw_only=True):
     timings: Timings
 
 
+class RecommendServed(RecommendResponse, kw_only=True):
+    """`GET /recommend` as served: the answer, the list's id (send it with `POST /events`) and
+    the experiment arm that served it (null when no experiment applies)."""
+
+    ranking_id: str
+    experiment: str | None
+    arm: str | None
+
+
 class SearchOptions(msgspec.Struct, kw_only=True):
     """Knobs of `POST /search` (JSON fields, or form fields beside an uploaded `image`)."""
 
@@ -84,6 +95,7 @@ class SearchOptions(msgspec.Struct, kw_only=True):
     top_k: Annotated[int, msgspec.Meta(ge=1, le=100)] = 5
     lambda_diversity: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] = 0.7
     candidates: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 50
+    user_id: Annotated[str, msgspec.Meta(pattern=USER_ID_PATTERN)] | None = None
 
 
 class SearchRequest(SearchOptions, kw_only=True):
@@ -103,6 +115,14 @@ class SearchResponse(msgspec.Struct, kw_only=True):
     parameters: Parameters
     intra_list_diversity: float
     timings: Timings
+
+
+class SearchServed(SearchResponse, kw_only=True):
+    """`POST /search` as served: the answer, the list's id and its experiment arm (null)."""
+
+    ranking_id: str
+    experiment: str | None
+    arm: str | None
 
 
 class ModelInfo(msgspec.Struct, kw_only=True):

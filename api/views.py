@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
-from litestar import MediaType, Response
+import numpy as np
 from litestar.datastructures import ResponseHeader, UploadFile
 from litestar.openapi import ResponseSpec
+from litestar.params import Parameter
 
 from api import cache, metrics
 from api.errors import ApiError
-from api.schemas import ErrorBody, Parameters, Product, Recommendation, Timings
+from api.schemas import USER_ID_PATTERN, ErrorBody, Parameters, Product, Recommendation, Timings
 from api.services import Services
 from lookalike.ids import parse_product_id
-from recommend.pipeline import Outcome, Params, Ranked
+from recommend.pipeline import Outcome, Params, Ranked, intra_list_diversity
 from store.protocol import VectorStore
+
+UserId = Annotated[
+    str | None,
+    Parameter(
+        description="the shopper: 1–128 characters of A-Z a-z 0-9 . _ : - (assigns experiments)",
+        pattern=USER_ID_PATTERN,
+    ),
+]
 
 
 def errors(*codes: int) -> dict[int, ResponseSpec]:
@@ -33,41 +42,59 @@ CACHE_HEADERS = [
 ]
 
 
-def answer_spec(kind: type[msgspec.Struct], *codes: int) -> dict[int, ResponseSpec]:
-    """OpenAPI entries of a cached route: its 200 body (sent pre-encoded) and its errors."""
+def answer_spec(
+    kind: type[msgspec.Struct], *codes: int, status_code: int = 200
+) -> dict[int, ResponseSpec]:
+    """OpenAPI entries of a cached route: its body (sent pre-encoded) and its errors."""
     return {
-        200: ResponseSpec(kind, description="the ranked products, every score"),
+        status_code: ResponseSpec(kind, description="the ranked products, every score"),
         **errors(*codes),
     }
 
 
-async def cached_answer(
+async def cached_body(
     services: Services,
     route: str,
     key: str | None,
     compute: Callable[[], Awaitable[msgspec.Struct]],
-) -> Response[bytes]:
-    """The cached body for `key`, else the answer `compute()` awaits, encoded and kept.
+) -> tuple[bytes, str]:
+    """The cached body for `key`, else the answer `compute()` awaits, encoded and kept; and how
+    the cache answered (hit | miss | off: the `X-Cache` header).
 
-    `key` None: not cacheable. Errors (ApiError) are never cached. The `X-Cache` header says
-    which it was.
+    `key` None: not cacheable. Errors (ApiError) are never cached.
     """
     store = services.cache if key is not None else None
     if store is not None and key is not None:
         body = await store.get(key)
         if body is not None:
             metrics.CACHE_REQUESTS.labels(route, "hit").inc()
-            return _json(body, "hit")
+            return body, "hit"
     answer = await compute()
     body = msgspec.json.encode(answer)
     if store is not None and key is not None:
         metrics.CACHE_REQUESTS.labels(route, "miss").inc()
         await store.put(key, body)
-    return _json(body, "miss" if store is not None else "off")
+    return body, "miss" if store is not None else "off"
 
 
-def _json(body: bytes, cached: str) -> Response[bytes]:
-    return Response(body, media_type=MediaType.JSON, headers={cache.HEADER: cached})
+def list_diversity(services: Services, model: str, product_ids: list[str]) -> float:
+    """Intra-list diversity of catalogue products in a model's space (those it holds)."""
+    store = services.store(model)
+    ids = [i for p in product_ids if (i := parse_product_id(p)) is not None]
+    found = store.vectors(ids) if store is not None else {}
+    vectors = [found[i] for i in ids if i in found]
+    return intra_list_diversity(np.stack(vectors)) if vectors else 0.0
+
+
+def json_value(raw: bytes | str, what: str, field: str | None = None) -> Any:
+    """A JSON request body (or form field) decoded, or a 400 saying why not: not JSON, or
+    nested deeper than the decoder allows (~1,000 levels; no product or event needs 3)."""
+    try:
+        return msgspec.json.decode(raw)
+    except msgspec.DecodeError as exc:
+        raise ApiError(400, f"{what} is not valid JSON: {exc}", field) from exc
+    except RecursionError as exc:
+        raise ApiError(400, f"{what} is nested too deeply to be a request", field) from exc
 
 
 def model_store(services: Services, model: str, allowed: tuple[str, ...]) -> VectorStore:
@@ -104,9 +131,19 @@ def product_or_404(services: Services, product_id: str) -> Product:
 
 def pipeline_params(top_k: int, lambda_: float, candidates: int, **rest: Any) -> Params:
     """Pipeline parameters, checked against each other."""
-    if candidates < top_k:
-        raise ApiError(400, f"candidates ({candidates}) must be ≥ top_k ({top_k})", "candidates")
-    return Params(top_k=top_k, lambda_diversity=lambda_, candidates=candidates, **rest)
+    params = Params(top_k=top_k, lambda_diversity=lambda_, candidates=candidates, **rest)
+    check_params(params)
+    return params
+
+
+def check_params(params: Params) -> None:
+    """A 400 for parameters that contradict each other (also after an arm's overrides)."""
+    if params.candidates < params.top_k:
+        raise ApiError(
+            400,
+            f"candidates ({params.candidates}) must be ≥ top_k ({params.top_k})",
+            "candidates",
+        )
 
 
 def answer_fields(
@@ -148,6 +185,7 @@ def recommendation(item: Ranked, services: Services) -> Recommendation:
         category_similarity=round(item.category_similarity, 6),
         category_match=item.category_match,
         mmr_rank=item.mmr_rank,
+        recall_rank=item.recall_rank,
         name=product.name if product else item.payload.get("name"),
         articleType=item.payload.get("articleType"),
         baseColour=item.payload.get("baseColour"),

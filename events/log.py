@@ -37,7 +37,6 @@ class Served:
     route: str
     query: str
     model: str
-    parameters: dict[str, object]
     body: bytes
     experiment: str | None = None
     arm: str | None = None
@@ -48,7 +47,8 @@ class Served:
     def record(self) -> ServedList:
         """The log record (decoded once, on first use)."""
         if self._record is None:
-            results = _answer.decode(self.body).results
+            answer = _answer.decode(self.body)
+            results = answer.results
             shown = [
                 Shown(
                     product_id=r.product_id,
@@ -69,7 +69,7 @@ class Served:
                 route=self.route,
                 query=self.query,
                 model=self.model,
-                parameters=self.parameters,
+                parameters=answer.parameters,
                 experiment=self.experiment,
                 arm=self.arm,
                 run_id=self.run_id,

@@ -12,7 +12,7 @@ EventType = Literal["click", "add_to_cart", "purchase"]
 EVENT_TYPES: tuple[EventType, ...] = ("click", "add_to_cart", "purchase")
 MAX_BATCH = 1000
 # Shopper ids: what a storefront's session or account id looks like, never free text.
-USER_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+USER_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 # How far ahead of this server's clock a client's timestamp may be (clock skew) before it
 # counts as "in the future".
 CLOCK_SKEW_S = 60.0
@@ -58,8 +58,8 @@ class ServedList(msgspec.Struct, kw_only=True):
     shown: list[Shown]
 
 
-class Event(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """One shopper event as clients send it (`POST /events`)."""
+class Event(msgspec.Struct, kw_only=True):
+    """One shopper event as clients send it (`POST /events`; other fields are ignored)."""
 
     type: EventType
     ranking_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
@@ -113,6 +113,7 @@ class AnsweredResult(msgspec.Struct, kw_only=True):
 
 
 class Answer(msgspec.Struct, kw_only=True):
-    """The results of an answer body (the rest of the body is not read)."""
+    """The results and parameters of an answer body (the rest of the body is not read)."""
 
     results: list[AnsweredResult]
+    parameters: dict[str, object] = msgspec.field(default_factory=dict)

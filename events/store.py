@@ -119,10 +119,8 @@ class EventStore:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._connection: Any = None
-        with self._transaction() as cursor:
-            for statement in TABLES.format(serial=self.serial).split(";"):
-                if statement.strip():
-                    cursor.execute(statement)
+        with contextlib.suppress(EventStoreUnavailable), self._transaction():
+            pass  # tables created now, or on the first call once the store is reachable
 
     def _connect(self) -> Any:
         raise NotImplementedError
@@ -143,7 +141,7 @@ class EventStore:
         with self._lock:
             try:
                 if self._connection is None:
-                    self._connection = self._connect()
+                    self._connection = self._prepared(self._connect())
                 cursor = self._connection.cursor()
                 try:
                     yield _Cursor(cursor, self._sql)
@@ -154,6 +152,15 @@ class EventStore:
             except self.down as exc:
                 self._drop_connection()
                 raise EventStoreUnavailable(f"the event store is unavailable: {exc}") from exc
+
+    def _prepared(self, connection: Any) -> Any:
+        """A new connection, the tables created if they are not there yet."""
+        cursor = connection.cursor()
+        for statement in TABLES.format(serial=self.serial).split(";"):
+            if statement.strip():
+                cursor.execute(statement)
+        connection.commit()
+        return connection
 
     def _drop_connection(self) -> None:
         if self._connection is not None:
@@ -333,6 +340,15 @@ class EventStore:
                 [name],
             ).fetchone()
         return None if row is None else _run(row)
+
+    def experiments(self) -> list[ExperimentRun]:
+        """The latest run of every experiment name, newest first."""
+        with self._transaction() as cursor:
+            rows = cursor.execute(
+                f"SELECT {EXPERIMENT_COLUMNS} FROM experiments WHERE run_id IN "
+                "(SELECT MAX(run_id) FROM experiments GROUP BY name) ORDER BY run_id DESC"
+            ).fetchall()
+        return [_run(row) for row in rows]
 
     def running_experiment(self) -> ExperimentRun | None:
         """The experiment that assigns shoppers now, if any."""

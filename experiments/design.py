@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 Design = Literal["ab", "interleave"]
-NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
+NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 MAX_ARMS = 10
 
 

@@ -31,41 +31,52 @@ class Running:
 
 
 class Experiments:
-    """Start, stop and read experiments; the running one is read again every `refresh_s`."""
+    """Start, stop and read experiments. The running one is kept in memory and read again from
+    the store every `refresh_s` by a background thread, so requests never wait on the store."""
 
     def __init__(self, store: EventStore, refresh_s: float = REFRESH_S) -> None:
         self.store = store
         self.refresh_s = refresh_s
         self._running: Running | None = None
-        self._read_at = float("-inf")
-        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self.refresh()
 
     def running(self) -> Running | None:
         """The experiment that assigns shoppers now (the last one known while the store is
         down, so /recommend keeps its arms)."""
-        now = time.monotonic()
-        if now - self._read_at < self.refresh_s:
-            return self._running
-        with self._lock:
-            if now - self._read_at >= self.refresh_s:
-                try:
-                    self._running = _parsed(self.store.running_experiment())
-                except EventStoreUnavailable as exc:
-                    log.warning("experiments not refreshed: %s", exc)
-                self._read_at = now
         return self._running
+
+    def refresh(self) -> None:
+        """Read the running experiment from the store (another process may have changed it)."""
+        try:
+            self._running = _parsed(self.store.running_experiment())
+        except EventStoreUnavailable as exc:
+            log.warning("experiments not refreshed: %s", exc)
+
+    def watch(self) -> None:
+        """Refresh every `refresh_s` seconds in a background thread until `close`."""
+
+        def loop() -> None:
+            while not self._stop.wait(self.refresh_s):
+                self.refresh()
+
+        threading.Thread(target=loop, name="experiments", daemon=True).start()
+
+    def close(self) -> None:
+        """Stop refreshing."""
+        self._stop.set()
 
     def start(self, name: str, spec: ExperimentSpec) -> ExperimentRun:
         """Start (or restart, with fresh results) experiment `name`."""
         arms = [msgspec.to_builtins(arm) for arm in spec.arms]
         run = self.store.start_experiment(name, spec.design, arms, time.time())
-        self._read_at = float("-inf")
+        self.refresh()
         return run
 
     def stop(self, name: str) -> bool:
         """Stop `name`; its results stay readable. False if it was not running."""
         stopped = self.store.stop_experiment(name, time.time())
-        self._read_at = float("-inf")
+        self.refresh()
         return stopped
 
     def results(self, name: str) -> ExperimentResult | None:

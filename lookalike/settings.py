@@ -44,6 +44,19 @@ class Settings:
         default_factory=lambda: os.environ.get("LOOKALIKE_WRITE_LIMIT", "600/minute")
     )
 
+    # The event store: embedded SQLite under data/ unless postgresql://… or sqlite:///path.
+    events_url: str | None = field(
+        default_factory=lambda: os.environ.get("LOOKALIKE_EVENTS_URL") or None
+    )
+    # The key storefronts send events with (separate from the catalogue's write key).
+    events_key: str | None = field(
+        default_factory=lambda: os.environ.get("LOOKALIKE_EVENTS_KEY") or None
+    )
+    # Log every served list (off only to measure what logging costs).
+    list_log: bool = field(
+        default_factory=lambda: os.environ.get("LOOKALIKE_LIST_LOG", "on").lower() not in OFF
+    )
+
     @property
     def catalog_dir(self) -> Path:
         """The validated catalogue written by `lookalike ingest`."""

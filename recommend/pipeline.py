@@ -40,6 +40,7 @@ class Ranked:
     category_similarity: float
     category_match: bool
     mmr_rank: int
+    recall_rank: int  # 1-based position in the ANN recall
     payload: Payload
 
 
@@ -118,6 +119,7 @@ def recommend(
                 category_similarity=float(similarity),
                 category_match=query_type is not None and other_type == query_type,
                 mmr_rank=rank + 1,
+                recall_rank=i + 1,
                 payload=payload,
             )
         )

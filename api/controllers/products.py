@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 import anyio.to_thread
-import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, Parameter
@@ -16,7 +15,14 @@ from api.auth import require_write_key
 from api.errors import ApiError
 from api.schemas import Product, ProductWritten
 from api.services import Services, product_view
-from api.views import errors, not_found, product_id_or_404, product_or_404, upload_bytes
+from api.views import (
+    errors,
+    json_value,
+    not_found,
+    product_id_or_404,
+    product_or_404,
+    upload_bytes,
+)
 from catalogue.live import (
     ProductExistsError,
     StoreWriteError,
@@ -38,10 +44,7 @@ WRITE_ERRORS = errors(400, 401, 403, 404, 409, 413, 415, 429, 501, 503)
 
 
 def _object(raw: bytes | str, what: str) -> dict[str, Any]:
-    try:
-        value = msgspec.json.decode(raw)
-    except msgspec.DecodeError as exc:
-        raise ApiError(400, f"{what} is not valid JSON: {exc}", "metadata") from exc
+    value = json_value(raw, what, "metadata")
     if not isinstance(value, dict):
         raise ApiError(400, f"{what} must be a JSON object of product fields", "metadata")
     return value

@@ -10,13 +10,17 @@ from litestar.params import Parameter
 
 from api.cache import cache_key
 from api.errors import ApiError
-from api.schemas import CategoryMode, RecommendResponse
+from api.loop import ShopperLoop
+from api.schemas import CategoryMode, RecommendResponse, RecommendServed
 from api.services import Services
 from api.views import (
     CACHE_HEADERS,
+    UserId,
     answer_fields,
     answer_spec,
-    cached_answer,
+    cached_body,
+    check_params,
+    list_diversity,
     model_store,
     pipeline_params,
     product_or_404,
@@ -34,10 +38,14 @@ class RecommendController(Controller):
 
     path = "/recommend"
 
-    @get(responses=answer_spec(RecommendResponse, 400, 404, 503), response_headers=CACHE_HEADERS)
+    @get(
+        responses=answer_spec(RecommendServed, 400, 404, 503, status_code=200),
+        response_headers=CACHE_HEADERS,
+    )
     async def get_recommendations(
         self,
         services: NamedDependency[Services],
+        loop: NamedDependency[ShopperLoop],
         product_id: Annotated[str, Parameter(description="catalogue id of the query product")],
         model: Annotated[
             str, Parameter(description="resnet | efficientnet | clip | hybrid")
@@ -55,10 +63,13 @@ class RecommendController(Controller):
         baseColour: Filter = None,
         season: Filter = None,
         usage: Filter = None,
+        user_id: UserId = None,
     ) -> Response[bytes]:
         """Products similar to one catalogue product: ANN recall → MMR → category re-rank.
 
         Answers are cached (header `X-Cache`) until the catalogue or the collection changes.
+        Every list gets a `ranking_id` (for `POST /events`) and is logged; with a `user_id`, a
+        running experiment assigns the shopper to an arm whose parameters win.
         """
         filters = {
             k: v
@@ -83,13 +94,26 @@ class RecommendController(Controller):
             filters=filters,
         )
         qid = parse_product_id(product_id)
-        scope = services.answer_scope(model)
-        key = None if qid is None else cache_key("recommend", model, qid, params, scope)
-        return await cached_answer(
-            services,
+
+        async def compute(model: str, params: Params) -> tuple[bytes, str]:
+            scope = services.answer_scope(model)
+            key = None if qid is None else cache_key("recommend", model, qid, params, scope)
+            return await cached_body(
+                services,
+                "recommend",
+                key,
+                lambda: services.store_work(_recommend, services, model, product_id, params),
+            )
+
+        return await loop.serve(
             "recommend",
-            key,
-            lambda: services.store_work(_recommend, services, model, product_id, params),
+            product_id,
+            user_id,
+            model,
+            params,
+            compute,
+            check_params,
+            lambda model, ids: list_diversity(services, model, ids),
         )
 
 

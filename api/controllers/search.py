@@ -17,14 +17,17 @@ from litestar.di import NamedDependency
 from api import metrics
 from api.cache import cache_key
 from api.errors import ApiError
+from api.loop import ShopperLoop
 from api.openapi import SearchOperation
-from api.schemas import SearchOptions, SearchRequest, SearchResponse
+from api.schemas import SearchOptions, SearchRequest, SearchResponse, SearchServed
 from api.services import Services
 from api.views import (
     CACHE_HEADERS,
     answer_fields,
     answer_spec,
-    cached_answer,
+    cached_body,
+    check_params,
+    json_value,
     model_store,
     pipeline_params,
     upload_bytes,
@@ -85,10 +88,7 @@ async def _search_query(services: Services, request: Request[Any, Any, Any]) -> 
         digest = hashlib.sha256(data).hexdigest()
         return SearchQuery(f"image:{upload.filename}", options, digest, encode_photo)
     if content_type.startswith("application/json"):
-        try:
-            raw = msgspec.json.decode(await request.body())
-        except msgspec.DecodeError as exc:
-            raise ApiError(400, f"body is not valid JSON: {exc}") from exc
+        raw = json_value(await request.body(), "body")
         if not isinstance(raw, dict):
             raise ApiError(400, "body must be a JSON object with a 'text' field", "text")
         text_request = options_of(raw, SearchRequest)
@@ -140,33 +140,43 @@ class SearchController(Controller):
     path = "/search"
 
     @post(
-        responses=answer_spec(SearchResponse, 400, 413, 415, 429, 503),
+        responses=answer_spec(SearchServed, 400, 413, 415, 429, 503),
         response_headers=CACHE_HEADERS,
         request_max_body_size=MAX_UPLOAD + 1024 * 1024,
         operation_class=SearchOperation,
         status_code=200,
     )
     async def search(
-        self, services: NamedDependency[Services], request: Request[Any, Any, Any]
+        self,
+        services: NamedDependency[Services],
+        loop: NamedDependency[ShopperLoop],
+        request: Request[Any, Any, Any],
     ) -> Response[bytes]:
         """Similar products for a text (JSON) or an uploaded photo (multipart); nothing excluded.
 
         Answers are cached (header `X-Cache`) until the catalogue or the collection changes.
+        Every list gets a `ranking_id` (for `POST /events`) and is logged with `user_id`.
         """
         query = await _search_query(services, request)
         options = query.options
         params = pipeline_params(
             options.top_k, options.lambda_diversity, options.candidates, category_mode="off"
         )
-        scope: tuple[object, ...] = services.answer_scope(options.model)
-        if query.expand:  # the answer also depends on the product texts' collection
-            scope += services.answer_scope("clip_text")
-        key = cache_key("search", options.model, query.label, query.identity, params, scope)
 
-        async def compute() -> SearchResponse:
-            started = time.perf_counter()
-            vector = await services.on_model_thread(query.encode)
-            metrics.observe_stages("search", encode=(time.perf_counter() - started) * 1e3)
-            return await services.store_work(_search, services, query, params, vector)
+        async def compute(model: str, params: Params) -> tuple[bytes, str]:
+            scope: tuple[object, ...] = services.answer_scope(model)
+            if query.expand:  # the answer also depends on the product texts' collection
+                scope += services.answer_scope("clip_text")
+            key = cache_key("search", model, query.label, query.identity, params, scope)
 
-        return await cached_answer(services, "search", key, compute)
+            async def answer() -> SearchResponse:
+                started = time.perf_counter()
+                vector = await services.on_model_thread(query.encode)
+                metrics.observe_stages("search", encode=(time.perf_counter() - started) * 1e3)
+                return await services.store_work(_search, services, query, params, vector)
+
+            return await cached_body(services, "search", key, answer)
+
+        return await loop.serve(
+            "search", query.label, options.user_id, options.model, params, compute, check_params
+        )

@@ -38,8 +38,9 @@ def served(
         route="recommend",
         query="1163",
         model="clip",
-        parameters={"top_k": len(products)},
-        body=msgspec.json.encode({"query_product_id": "1163", "results": results}),
+        body=msgspec.json.encode(
+            {"query_product_id": "1163", "results": results, "parameters": {"top_k": 2}}
+        ),
         experiment=experiment,
         arm=arm,
         run_id=run_id,

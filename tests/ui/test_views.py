@@ -21,6 +21,7 @@ def rec(product_id: str, match: bool, similarity: float, **attributes: str) -> R
         category_similarity=similarity,
         category_match=match,
         mmr_rank=1,
+        recall_rank=1,
         name=f"Product {product_id}",
         image_url=f"/products/{product_id}/image",
         **values,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -16,6 +19,7 @@ from api.controllers.events import EventsController
 from api.controllers.experiments import ExperimentsController
 from api.controllers.metrics import MetricsController
 from api.controllers.products import ProductController
+from api.controllers.ranker import RankerController
 from api.controllers.recommend import RecommendController
 from api.controllers.search import SearchController
 from api.controllers.system import SystemController
@@ -24,6 +28,18 @@ from api.limits import write_limit_middleware
 from api.loop import ShopperLoop
 from api.request_id import request_id_middleware
 from api.services import Services
+from lookalike.ids import parse_product_id
+from ranker.features import PayloadOf
+
+
+def catalogue_payload(services: Services) -> PayloadOf:
+    """A product's catalogue metadata by its id as clients write it (None if unknown)."""
+
+    def payload(product_id: str) -> Mapping[str, Any] | None:
+        parsed = parse_product_id(product_id)
+        return None if parsed is None else services.catalogue.get(parsed)
+
+    return payload
 
 
 def create_app(
@@ -39,7 +55,7 @@ def create_app(
     overrides the settings' limit on writes and uploads per client. `loop`: the event store,
     list log and experiments (default: the store LOOKALIKE_EVENTS_URL names).
     """
-    shoppers = loop or ShopperLoop.open(services.settings)
+    shoppers = loop or ShopperLoop.open(services.settings, catalogue_payload(services))
     return Litestar(
         route_handlers=[
             RecommendController,
@@ -50,6 +66,7 @@ def create_app(
             MetricsController,
             EventsController,
             ExperimentsController,
+            RankerController,
         ],
         dependencies={
             "services": Provide(lambda: services, use_cache=True, sync_to_thread=False),

@@ -11,7 +11,7 @@ import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import anyio
@@ -22,11 +22,15 @@ from api import cache
 from api.errors import RETRY_AFTER_S, ApiError
 from api.schemas import RecommendResponse, Timings
 from events.log import ListLog, Served
+from events.model import Answer
 from events.store import EventStore, open_event_store
 from experiments.design import Arm
 from experiments.interleave import team_draft
 from experiments.running import Experiments, Running
 from lookalike.settings import Settings
+from ranker.features import FEATURES, FeatureState, PayloadOf
+from ranker.model import LearnedRanker, Rankers
+from ranker.scoring import LearnedScorer
 from recommend.pipeline import Params
 
 # (model, parameters) → the answer body and how the cache answered (hit | miss | off).
@@ -35,6 +39,8 @@ Compute = Callable[[str, Params], Awaitable[tuple[bytes, str]]]
 Diversity = Callable[[str, list[str]], float]
 T = TypeVar("T")
 _recommendation = msgspec.json.Decoder(RecommendResponse)
+_answer = msgspec.json.Decoder(Answer)
+EXPLORED_SLOTS = 2  # how many of the last shown products an explored list swaps
 
 
 def with_list_fields(
@@ -60,114 +66,164 @@ def with_overrides(
 class ShopperLoop:
     """The event store, the list log and the experiments of one API process."""
 
-    def __init__(self, store: EventStore, logging: bool = True) -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        payload_of: PayloadOf,
+        rankers: Rankers,
+        logging: bool = True,
+        explore: float = 0.0,
+        seed: int | None = None,
+    ) -> None:
         self.store = store
+        self.payload_of = payload_of
         self.log = ListLog(store)
         self.experiments = Experiments(store)
+        self.features = FeatureState(store, payload_of)
+        self.rankers = rankers
         self.logging = logging
+        self.explore = explore
+        self._rng = random.Random(seed)
 
     @classmethod
-    def open(cls, settings: Settings) -> ShopperLoop:
-        """The loop over the event store the settings name (LOOKALIKE_EVENTS_URL)."""
-        return cls(open_event_store(settings.events_url, settings.data_dir), settings.list_log)
+    def open(cls, settings: Settings, payload_of: PayloadOf) -> ShopperLoop:
+        """The loop over the event store the settings name (LOOKALIKE_EVENTS_URL) and the
+        rankers trained into `data/rankers/`."""
+        if not 0.0 <= settings.explore <= 0.5:
+            raise ValueError(f"LOOKALIKE_EXPLORE must be within 0 and 0.5, not {settings.explore}")
+        return cls(
+            open_event_store(settings.events_url, settings.data_dir),
+            payload_of,
+            Rankers(settings.rankers_dir),
+            settings.list_log,
+            settings.explore,
+        )
 
     def start(self) -> None:
-        """Write the list log and follow experiments in background threads."""
+        """Write the list log, follow experiments, events and new rankers in the background."""
         self.log.start()
         self.experiments.watch()
+        self.features.watch()
+        self.rankers.watch()
 
     def close(self) -> None:
         """Write what is left of the log and release the store."""
         self.experiments.close()
+        self.features.close()
+        self.rankers.close()
         self.log.close()
         self.store.close()
+
+    def learned(self) -> LearnedRanker:
+        """The ranker to serve, or a 409 saying how to train one."""
+        ranker = self.rankers.current
+        if ranker is None:
+            raise ApiError(
+                409,
+                "no trained ranker yet: log traffic (e.g. `lookalike simulate`), then run "
+                "`lookalike ranker train`; ranker=static serves meanwhile",
+                "ranker",
+            )
+        return ranker
+
+    def scorer(self, query: Any, model: str, user_id: str | None) -> LearnedScorer:
+        """The learned ranker bound to one request."""
+        return LearnedScorer(self.learned(), self.features, query, model, user_id)
+
+    def answer_scope(self, params: Params, user_id: str | None) -> tuple[object, ...] | None:
+        """What a learned answer depends on besides the request (the model version and the
+        popularity snapshot); None when it depends on the shopper's own history (not cached).
+        Shoppers without history share cached answers."""
+        if params.ranker != "learned":
+            return ()
+        if self.features.profiles.clicks(user_id):
+            return None
+        return (self.learned().version, self.features.epoch)
 
     async def in_thread(self, function: Callable[..., T], *args: Any) -> T:
         """Run a blocking event-store call in a worker thread."""
         return await anyio.to_thread.run_sync(function, *args)
 
-    async def serve(
-        self,
-        route: str,
-        query: str,
-        user_id: str | None,
-        model: str,
-        params: Params,
-        compute: Compute,
-        check: Callable[[Params], None],
-        diversity: Diversity | None = None,
-    ) -> Response[bytes]:
+    async def serve(self, request: ListRequest) -> Response[bytes]:
         """Compute a list with the parameters of the shopper's arm (if an experiment runs on
         this route and the request names a shopper), give it a ranking_id and log it."""
-        running = self.experiments.running() if user_id and route == "recommend" else None
+        user_id = request.user_id
+        running = self.experiments.running() if user_id and request.route == "recommend" else None
         if running is None or user_id is None:
-            body, cached = await compute(model, params)
-            return self._served(route, query, user_id, model, body, cached)
+            if self._explores(request):
+                return await self._explored(request)
+            body, cached = await request.compute(request.model, request.params)
+            return self._served(request, request.model, body, cached)
         if running.run.design == "interleave":
-            assert diversity is not None
-            return await self._interleaved(
-                running, query, user_id, model, params, compute, check, diversity
-            )
+            return await self._interleaved(request, running)
         arm = running.arm_of(user_id)
-        model, params = with_overrides(model, params, arm, check)
-        body, cached = await compute(model, params)
-        return self._served(route, query, user_id, model, body, cached, running, arm.name)
+        model, params = with_overrides(request.model, request.params, arm, request.check)
+        body, cached = await request.compute(model, params)
+        return self._served(request, model, body, cached, running, arm.name)
 
-    async def _interleaved(
-        self,
-        running: Running,
-        query: str,
-        user_id: str,
-        model: str,
-        params: Params,
-        compute: Compute,
-        check: Callable[[Params], None],
-        diversity: Diversity,
-    ) -> Response[bytes]:
+    def _explores(self, request: ListRequest) -> bool:
+        """Whether this static /recommend list is one of the exploration share."""
+        if request.route != "recommend" or request.params.ranker != "static" or not self.explore:
+            return False
+        return self._rng.random() < self.explore
+
+    async def _interleaved(self, request: ListRequest, running: Running) -> Response[bytes]:
         """Both arms' lists merged by team draft; each product remembers the arm that picked it."""
         ranking_id = uuid.uuid4().hex
-        settings = [with_overrides(model, params, arm, check) for arm in running.arms]
-        answers = [_recommendation.decode((await compute(m, p))[0]) for m, p in settings]
+        settings = [
+            with_overrides(request.model, request.params, arm, request.check)
+            for arm in running.arms
+        ]
+        answers = [_recommendation.decode((await request.compute(m, p))[0]) for m, p in settings]
         merged = team_draft(
             [r.product_id for r in answers[0].results],
             [r.product_id for r in answers[1].results],
-            params.top_k,
+            request.params.top_k,
             random.Random(ranking_id),
         )
         by_team = [{r.product_id: r for r in answer.results} for answer in answers]
-        models = sorted({m for m, _ in settings})
-        first = answers[0]
+        model = "+".join(sorted({m for m, _ in settings}))
         answer = msgspec.structs.replace(
-            first,
-            model="+".join(models),
+            answers[0],
+            model=model,
             results=[by_team[team][product] for product, team in merged],
-            intra_list_diversity=round(diversity(settings[0][0], [p for p, _ in merged]), 6),
-            timings=Timings(
-                **{
-                    f: round(sum(getattr(a.timings, f) for a in answers), 3)
-                    for f in Timings.__struct_fields__
-                }
+            intra_list_diversity=round(
+                request.diversity(settings[0][0], [p for p, _ in merged]), 6
             ),
+            timings=_summed([a.timings for a in answers]),
         )
         teams = [running.arms[team].name for _, team in merged]
         return self._served(
-            "recommend",
-            query,
-            user_id,
-            answer.model,
-            msgspec.json.encode(answer),
+            request, model, msgspec.json.encode(answer), "off", running, None, teams, ranking_id
+        )
+
+    async def _explored(self, request: ListRequest) -> Response[bytes]:
+        """An exploration list: the last `EXPLORED_SLOTS` shown products swapped for products
+        drawn uniformly from further down the same ranking (each logged with its propensity:
+        how likely the logging policy was to show it there)."""
+        params = request.params
+        wider = replace(params, top_k=min(params.candidates, params.top_k * 3))
+        answer = _recommendation.decode((await request.compute(request.model, wider))[0])
+        shown, rest = answer.results[: params.top_k], answer.results[params.top_k :]
+        slots = min(EXPLORED_SLOTS, len(shown), len(rest))
+        kept = len(shown) - slots
+        pool = rest + shown[kept:]  # what may fill the explored slots
+        picked = self._rng.sample(pool, slots) if slots else []
+        propensities = [1.0] * kept + [self.explore * slots / len(pool)] * slots
+        explored = msgspec.structs.replace(
+            answer, top_k=params.top_k, results=shown[:kept] + picked
+        )
+        return self._served(
+            request,
+            request.model,
+            msgspec.json.encode(explored),
             "off",
-            running,
-            None,
-            teams,
-            ranking_id,
+            propensities=propensities,
         )
 
     def _served(
         self,
-        route: str,
-        query: str,
-        user_id: str | None,
+        request: ListRequest,
         model: str,
         body: bytes,
         cached: str,
@@ -175,27 +231,56 @@ class ShopperLoop:
         arm: str | None = None,
         teams: list[str] | None = None,
         ranking_id: str | None = None,
+        propensities: list[float] | None = None,
     ) -> Response[bytes]:
+        """The answer with its list fields, logged with the ranker's features of every shown
+        product as they are now (training reads these, never recomputes them)."""
         ranking_id = ranking_id or uuid.uuid4().hex
         experiment = running.run.name if running else None
         body = with_list_fields(body, ranking_id, experiment, arm)
         if self.logging:
+            query = self.payload_of(request.query) if request.route == "recommend" else None
+            results = _answer.decode(body).results
             self.log.add(
                 Served(
                     ranking_id=ranking_id,
                     served_at=time.time(),
-                    user_id=user_id,
-                    route=route,
-                    query=query,
+                    user_id=request.user_id,
+                    route=request.route,
+                    query=request.query,
                     model=model,
                     body=body,
                     experiment=experiment,
                     arm=arm,
                     run_id=running.run.run_id if running else None,
                     teams=teams,
+                    features=self.features.rows(query, results, model, request.user_id),
+                    feature_names=FEATURES,
+                    propensities=propensities,
                 )
             )
         return Response(body, media_type=MediaType.JSON, headers={cache.HEADER: cached})
+
+
+@dataclass(frozen=True)
+class ListRequest:
+    """A request for a list: where it came from, for whom, and how to compute it."""
+
+    route: str  # recommend | search
+    query: str  # the product id, or the text / photo label
+    user_id: str | None
+    model: str
+    params: Params
+    compute: Compute
+    check: Callable[[Params], None]
+    diversity: Diversity = lambda model, ids: 0.0
+
+
+def _summed(timings: list[Timings]) -> Timings:
+    """Time spent computing several lists."""
+    return Timings(
+        **{f: round(sum(getattr(t, f) for t in timings), 3) for f in Timings.__struct_fields__}
+    )
 
 
 def unavailable(exc: Exception, what: str) -> ApiError:

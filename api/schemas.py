@@ -27,6 +27,13 @@ class Product(msgspec.Struct, kw_only=True):
     image_url: str | None
 
 
+class Contribution(msgspec.Struct, kw_only=True):
+    """How much one feature moved the learned ranker's score (LightGBM's pred_contrib)."""
+
+    feature: str
+    value: float
+
+
 class Recommendation(msgspec.Struct, kw_only=True):
     """One recommended product with every score that placed it."""
 
@@ -37,6 +44,8 @@ class Recommendation(msgspec.Struct, kw_only=True):
     category_match: bool
     mmr_rank: int
     recall_rank: int
+    ranker_score: float | None = None
+    contributions: list[Contribution] | None = None
     name: str | None
     articleType: str | None
     baseColour: str | None
@@ -64,6 +73,7 @@ class Parameters(msgspec.Struct, kw_only=True):
     w_sim: float
     w_cat: float
     filters: dict[str, str]
+    ranker: Literal["static", "learned"] = "static"
 
 
 class RecommendResponse(msgspec.Struct, kw_only=True):

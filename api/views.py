@@ -13,7 +13,15 @@ from litestar.params import Parameter
 
 from api import cache, metrics
 from api.errors import ApiError
-from api.schemas import USER_ID_PATTERN, ErrorBody, Parameters, Product, Recommendation, Timings
+from api.schemas import (
+    USER_ID_PATTERN,
+    Contribution,
+    ErrorBody,
+    Parameters,
+    Product,
+    Recommendation,
+    Timings,
+)
 from api.services import Services
 from lookalike.ids import parse_product_id
 from recommend.pipeline import Outcome, Params, Ranked, intra_list_diversity
@@ -172,6 +180,7 @@ def parameters(model: str, params: Params) -> Parameters:
         w_sim=params.w_sim,
         w_cat=params.w_cat,
         filters=dict(params.filters),
+        ranker=params.ranker,
     )
 
 
@@ -186,6 +195,8 @@ def recommendation(item: Ranked, services: Services) -> Recommendation:
         category_match=item.category_match,
         mmr_rank=item.mmr_rank,
         recall_rank=item.recall_rank,
+        ranker_score=None if item.ranker_score is None else round(item.ranker_score, 6),
+        contributions=[Contribution(feature=f, value=v) for f, v in item.contributions] or None,
         name=product.name if product else item.payload.get("name"),
         articleType=item.payload.get("articleType"),
         baseColour=item.payload.get("baseColour"),

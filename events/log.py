@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import msgspec
+import numpy as np
+import numpy.typing as npt
 
 from events import metrics
 from events.model import Answer, ServedList, Shown
@@ -42,6 +44,9 @@ class Served:
     arm: str | None = None
     run_id: int | None = None
     teams: list[str] | None = None  # interleaving: the arm that contributed each result
+    features: npt.NDArray[np.float64] | None = None  # the ranker's features of each result
+    feature_names: tuple[str, ...] = ()
+    propensities: list[float] | None = None  # exploration: how likely each was shown there
     _record: ServedList | None = field(default=None, repr=False)
 
     def record(self) -> ServedList:
@@ -59,6 +64,10 @@ class Served:
                     category_match=r.category_match,
                     recall_rank=r.recall_rank,
                     team=self.teams[i] if self.teams else None,
+                    propensity=self.propensities[i] if self.propensities else None,
+                    features=None
+                    if self.features is None
+                    else dict(zip(self.feature_names, self.features[i].tolist(), strict=True)),
                 )
                 for i, r in enumerate(results)
             ]

@@ -285,6 +285,40 @@ class EventStore:
         fields = ("type", "ranking_id", "product_id", "user_id", "event_id", "at", "received_at")
         return [StoredEvent(**dict(zip(fields, row, strict=True))) for row in rows]
 
+    def events_after(
+        self, seq: int, since: float = 0.0, limit: int = 100_000
+    ) -> list[tuple[int, StoredEvent]]:
+        """Events kept after sequence number `seq` (and at or after `since`), in the order
+        they were kept, with their sequence numbers: how other processes follow new events."""
+        with self._transaction() as cursor:
+            rows = cursor.execute(
+                "SELECT seq, type, ranking_id, product_id, user_id, event_id, at, received_at "
+                "FROM events WHERE seq > ? AND at >= ? ORDER BY seq LIMIT ?",
+                [seq, since, limit],
+            ).fetchall()
+        fields = ("type", "ranking_id", "product_id", "user_id", "event_id", "at", "received_at")
+        return [
+            (int(row[0]), StoredEvent(**dict(zip(fields, row[1:], strict=True)))) for row in rows
+        ]
+
+    def popularity(self, since: float) -> dict[str, tuple[int, int]]:
+        """Per product: how often it was shown and clicked since `since`."""
+        with self._transaction() as cursor:
+            shown = cursor.execute(
+                "SELECT s.product_id, COUNT(*) FROM shown s JOIN lists l ON l.ranking_id = "
+                "s.ranking_id WHERE l.served_at >= ? GROUP BY s.product_id",
+                [since],
+            ).fetchall()
+            clicked = cursor.execute(
+                "SELECT product_id, COUNT(*) FROM events WHERE type = 'click' AND at >= ? "
+                "GROUP BY product_id",
+                [since],
+            ).fetchall()
+        counts = {product: (int(n), 0) for product, n in shown}
+        for product, n in clicked:
+            counts[product] = (counts.get(product, (0, 0))[0], int(n))
+        return counts
+
     def count_events(self) -> int:
         """How many events are kept."""
         with self._transaction() as cursor:

@@ -29,6 +29,7 @@ class Overrides(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_d
     category_mode: Literal["soft", "hard", "off"] | None = None
     w_sim: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] | None = None
     w_cat: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] | None = None
+    ranker: Literal["static", "learned"] | None = None
 
     def values(self) -> dict[str, Any]:
         """The parameters this arm sets, by name."""

@@ -57,6 +57,9 @@ class Settings:
         default_factory=lambda: os.environ.get("LOOKALIKE_LIST_LOG", "on").lower() not in OFF
     )
 
+    # The share of static lists that show a few lower recalled candidates (exploration).
+    explore: float = field(default_factory=lambda: float(os.environ.get("LOOKALIKE_EXPLORE", "0")))
+
     @property
     def catalog_dir(self) -> Path:
         """The validated catalogue written by `lookalike ingest`."""
@@ -76,6 +79,11 @@ class Settings:
     def embeddings_dir(self) -> Path:
         """Per-model vectors written by `lookalike embed`."""
         return self.data_dir / "embeddings"
+
+    @property
+    def rankers_dir(self) -> Path:
+        """Trained ranker versions (`lookalike ranker train`) and the one to serve (LATEST)."""
+        return self.data_dir / "rankers"
 
     @property
     def qdrant_dir(self) -> Path:

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Literal
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from recommend.categories import CategorySimilarity
 from recommend.mmr import mmr_select
-from store.protocol import Filter, Payload, Vector, VectorStore
+from store.protocol import Filter, Hit, Payload, Vector, VectorStore
 
 CategoryMode = Literal["soft", "hard", "off"]
+RankerName = Literal["static", "learned"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class Params:
     w_sim: float = 0.6
     w_cat: float = 0.4
     filters: Mapping[str, str] = field(default_factory=dict)
+    ranker: RankerName = "static"  # learned: a trained model scores every recalled candidate
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,25 @@ class Ranked:
     mmr_rank: int
     recall_rank: int  # 1-based position in the ANN recall
     payload: Payload
+    ranker_score: float | None = None  # the learned ranker's score (ranker=learned)
+    contributions: tuple[tuple[str, float], ...] = ()  # its largest feature contributions
+
+    @property
+    def product_id(self) -> str:
+        """The id as clients see it."""
+        return str(self.id)
+
+
+class Scorer(Protocol):
+    """A learned ranker bound to one request: scores every candidate, explains the chosen."""
+
+    def score(self, candidates: Sequence[Ranked]) -> npt.NDArray[np.float64]:
+        """A relevance score per candidate (higher is better)."""
+        ...
+
+    def explain(self, chosen: Sequence[int]) -> list[tuple[tuple[str, float], ...]]:
+        """The largest feature contributions of the candidates at these indices."""
+        ...
 
 
 def intra_list_diversity(vectors: npt.NDArray[np.float32]) -> float:
@@ -85,11 +106,13 @@ def recommend(
     query_type: str | None = None,
     exclude: frozenset[int] = frozenset(),
     payload_of: Callable[[int], Payload] | None = None,
+    scorer: Scorer | None = None,
 ) -> Outcome:
     """Recommend `params.top_k` products for a query vector (and its articleType, if known).
 
     With `payload_of` (a caller that holds the catalogue), payloads come from it instead of the
     store, which makes the ANN search several times cheaper, and only the chosen few are read.
+    With a `scorer` (ranker=learned), a trained model ranks the recalled candidates.
     """
     started = time.perf_counter()
     wanted = recall_filter(params, query_type, exclude)
@@ -99,6 +122,10 @@ def recommend(
     ann = np.array([h.score for h in hits], dtype=np.float32)
     stored = store.vectors([h.id for h in hits])
     vectors = np.stack([stored[h.id] for h in hits]) if hits else np.zeros((0, 0), np.float32)
+    if scorer is not None:
+        return _learned(
+            hits, vectors, params, categories, query_type, payload_of, scorer, started, recalled
+        )
     order = mmr_select(ann, vectors, params.top_k, params.lambda_diversity)
     selected = time.perf_counter()
 
@@ -106,25 +133,89 @@ def recommend(
     for rank, i in enumerate(order):
         hit = hits[i]
         payload = hit.payload if payload_of is None else payload_of(hit.id)
-        other_type = payload.get("articleType")
-        similarity = categories.similarity(query_type, other_type) if query_type else 0.0
-        score = hit.score
-        if params.category_mode != "off" and query_type is not None:
-            score = params.w_sim * hit.score + params.w_cat * similarity
-        results.append(
-            Ranked(
-                id=hit.id,
-                score=float(score),
-                ann_score=float(hit.score),
-                category_similarity=float(similarity),
-                category_match=query_type is not None and other_type == query_type,
-                mmr_rank=rank + 1,
-                recall_rank=i + 1,
-                payload=payload,
-            )
-        )
+        results.append(_ranked(hit, payload, rank, i, params, categories, query_type))
     if params.category_mode != "off":
         results.sort(key=lambda r: -r.score)  # stable: equal scores keep the MMR order
+    done = time.perf_counter()
+    return Outcome(
+        results=results,
+        diversity=intra_list_diversity(vectors[order]) if order else 0.0,
+        recall_ms=(recalled - started) * 1e3,
+        mmr_ms=(selected - recalled) * 1e3,
+        rerank_ms=(done - selected) * 1e3,
+    )
+
+
+def _ranked(
+    hit: Hit,
+    payload: Payload,
+    rank: int,
+    recall_index: int,
+    params: Params,
+    categories: CategorySimilarity,
+    query_type: str | None,
+) -> Ranked:
+    """A candidate with its category similarity and its static (re-ranked) score."""
+    other_type = payload.get("articleType")
+    similarity = categories.similarity(query_type, other_type) if query_type else 0.0
+    score = hit.score
+    if params.category_mode != "off" and query_type is not None:
+        score = params.w_sim * hit.score + params.w_cat * similarity
+    return Ranked(
+        id=hit.id,
+        score=float(score),
+        ann_score=float(hit.score),
+        category_similarity=float(similarity),
+        category_match=query_type is not None and other_type == query_type,
+        mmr_rank=rank + 1,
+        recall_rank=recall_index + 1,
+        payload=payload,
+    )
+
+
+def _learned(
+    hits: list[Hit],
+    vectors: npt.NDArray[np.float32],
+    params: Params,
+    categories: CategorySimilarity,
+    query_type: str | None,
+    payload_of: Callable[[int], Payload] | None,
+    scorer: Scorer,
+    started: float,
+    recalled: float,
+) -> Outcome:
+    """The learned ranker scores every recalled candidate; MMR then picks `top_k` with that
+    score (scaled to [0, 1] over the candidates) as its relevance term, so λ keeps its meaning
+    and a candidate outside the static top_k can rise. No category re-rank follows: the
+    model's features include the category signals."""
+    candidates = [
+        _ranked(
+            hit,
+            hit.payload if payload_of is None else payload_of(hit.id),
+            0,
+            i,
+            params,
+            categories,
+            query_type,
+        )
+        for i, hit in enumerate(hits)
+    ]
+    scores = scorer.score(candidates) if candidates else np.zeros(0)
+    low, high = (float(scores.min()), float(scores.max())) if len(scores) else (0.0, 0.0)
+    relevance = (scores - low) / (high - low) if high > low else np.ones_like(scores)
+    order = mmr_select(relevance.astype(np.float32), vectors, params.top_k, params.lambda_diversity)
+    selected = time.perf_counter()
+    explained = scorer.explain(order) if order else []
+    results = [
+        replace(
+            candidates[i],
+            score=float(scores[i]),
+            mmr_rank=rank + 1,
+            ranker_score=float(scores[i]),
+            contributions=explained[rank],
+        )
+        for rank, i in enumerate(order)
+    ]
     done = time.perf_counter()
     return Outcome(
         results=results,

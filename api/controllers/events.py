@@ -78,6 +78,8 @@ class EventsController(Controller):
         events = parse_events(json_value(await request.body(), "body"))
         try:
             receipt = await loop.in_thread(take_events, events, loop.log)
+            if receipt.accepted:  # shoppers' profiles take the new clicks at once
+                await loop.in_thread(loop.features.follow_events)
         except EventStoreUnavailable as exc:
             raise unavailable(exc, "nothing was kept: send the events again") from exc
         return EventsTaken(

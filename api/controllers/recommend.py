@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Annotated
 
 from litestar import Controller, Response, get
@@ -10,7 +12,7 @@ from litestar.params import Parameter
 
 from api.cache import cache_key
 from api.errors import ApiError
-from api.loop import ShopperLoop
+from api.loop import ListRequest, ShopperLoop
 from api.schemas import CategoryMode, RecommendResponse, RecommendServed
 from api.services import Services
 from api.views import (
@@ -27,7 +29,8 @@ from api.views import (
 )
 from embed.registry import models_answering
 from lookalike.ids import parse_product_id
-from recommend.pipeline import Params, recommend
+from recommend.pipeline import Params, RankerName, Scorer, recommend
+from store.protocol import Payload
 
 RECOMMEND_MODELS = models_answering("product")
 Filter = Annotated[str | None, Parameter(description="exact payload match", max_length=100)]
@@ -64,6 +67,10 @@ class RecommendController(Controller):
         season: Filter = None,
         usage: Filter = None,
         user_id: UserId = None,
+        ranker: Annotated[
+            RankerName,
+            Parameter(description="static: today's re-rank | learned: the trained model"),
+        ] = "static",
     ) -> Response[bytes]:
         """Products similar to one catalogue product: ANN recall → MMR → category re-rank.
 
@@ -92,33 +99,48 @@ class RecommendController(Controller):
             w_sim=w_sim,
             w_cat=w_cat,
             filters=filters,
+            ranker=ranker,
         )
         qid = parse_product_id(product_id)
 
         async def compute(model: str, params: Params) -> tuple[bytes, str]:
+            learned = loop.answer_scope(params, user_id)
             scope = services.answer_scope(model)
-            key = None if qid is None else cache_key("recommend", model, qid, params, scope)
+            key = None
+            if qid is not None and learned is not None:
+                key = cache_key("recommend", model, qid, params, scope, learned)
+            scorer = None
+            if params.ranker == "learned":
+                scorer = partial(loop.scorer, model=model, user_id=user_id)
             return await cached_body(
                 services,
                 "recommend",
                 key,
-                lambda: services.store_work(_recommend, services, model, product_id, params),
+                lambda: services.store_work(
+                    _recommend, services, model, product_id, params, scorer
+                ),
             )
 
         return await loop.serve(
-            "recommend",
-            product_id,
-            user_id,
-            model,
-            params,
-            compute,
-            check_params,
-            lambda model, ids: list_diversity(services, model, ids),
+            ListRequest(
+                "recommend",
+                product_id,
+                user_id,
+                model,
+                params,
+                compute,
+                check_params,
+                lambda model, ids: list_diversity(services, model, ids),
+            )
         )
 
 
 def _recommend(
-    services: Services, model: str, product_id: str, params: Params
+    services: Services,
+    model: str,
+    product_id: str,
+    params: Params,
+    scorer_for: Callable[[Payload], Scorer] | None = None,
 ) -> RecommendResponse:
     """The recommendation pipeline for a catalogue product (blocking: `Services.store_work`
     runs it)."""
@@ -141,6 +163,7 @@ def _recommend(
         query.articleType,
         frozenset({qid}),
         services.payload,
+        None if scorer_for is None else scorer_for(services.payload(qid)),
     )
     return RecommendResponse(
         query_product_id=query.product_id,

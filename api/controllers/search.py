@@ -17,7 +17,7 @@ from litestar.di import NamedDependency
 from api import metrics
 from api.cache import cache_key
 from api.errors import ApiError
-from api.loop import ShopperLoop
+from api.loop import ListRequest, ShopperLoop
 from api.openapi import SearchOperation
 from api.schemas import SearchOptions, SearchRequest, SearchResponse, SearchServed
 from api.services import Services
@@ -178,5 +178,7 @@ class SearchController(Controller):
             return await cached_body(services, "search", key, answer)
 
         return await loop.serve(
-            "search", query.label, options.user_id, options.model, params, compute, check_params
+            ListRequest(
+                "search", query.label, options.user_id, options.model, params, compute, check_params
+            )
         )

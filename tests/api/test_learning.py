@@ -14,11 +14,12 @@ from typing import Any
 import httpx
 import pytest
 
-from api.app import create_app
+from api.app import catalogue_payload, create_app
 from api.loop import ShopperLoop
 from api.services import Services
 from events.store import open_event_store
 from lookalike.settings import Settings
+from simulate.traffic import Traffic, run
 from tests.api.live import AUTH, copy_data
 from tests.api.test_live_durability import Server
 from tests.postgres import PostgresServer
@@ -46,8 +47,10 @@ class Shop:
         )
 
 
-def _shop(settings: Settings, loop: ShopperLoop, what: str) -> Iterator[Shop]:
+def _shop(settings: Settings, what: str, flush_every_s: float) -> Iterator[Shop]:
     services = Services.load(settings)
+    loop = ShopperLoop.open(settings, catalogue_payload(services))
+    loop.log.every_s = flush_every_s
     with (
         serve_in_thread(create_app(services, watch_builds=False, loop=loop), what) as url,
         httpx.Client(base_url=url, timeout=120) as http,
@@ -60,9 +63,8 @@ def shop(slice_snapshot: Settings, tmp_path_factory: pytest.TempPathFactory) -> 
     """The slice served with an events key; its list log writes only when a test flushes it."""
     settings = copy_data(slice_snapshot, tmp_path_factory.mktemp("learning") / "data")
     settings = replace(settings, events_key=EVENTS_KEY)
-    loop = ShopperLoop.open(settings)
-    loop.log.every_s = 3600.0  # lists stay queued: a click must still find its list
-    yield from _shop(settings, loop, "learning API")
+    # Lists stay queued until a test flushes them: a click must still find its list.
+    yield from _shop(settings, "learning API", flush_every_s=3600.0)
 
 
 def click(ranking_id: str, product_id: str, **fields: object) -> dict:
@@ -250,9 +252,7 @@ def pg_shop(slice_snapshot: Settings, postgres: PostgresServer, tmp_path: Path) 
     settings = replace(
         copy_data(slice_snapshot, tmp_path / "data"), events_url=postgres.new_database()
     )
-    loop = ShopperLoop.open(settings)
-    loop.log.every_s = 0.2
-    yield from _shop(settings, loop, "PostgreSQL API")
+    yield from _shop(settings, "PostgreSQL API", flush_every_s=0.2)
 
 
 def _drained(shop: Shop) -> None:
@@ -313,3 +313,33 @@ def test_accepted_events_survive_kill_9(slice_snapshot: Settings, tmp_path: Path
     assert store.count_events() == sent
     assert Counter(e.user_id for e in store.events()) == {"k9": sent}
     store.close()
+
+
+def test_simulated_shoppers_counts_match_the_experiment_exactly(shop: Shop) -> None:
+    arms = [
+        {"name": "clip", "overrides": {"model": "clip"}},
+        {"name": "hybrid", "overrides": {"model": "hybrid"}},
+    ]
+    shop.http.put("/experiments/sim", json={"design": "ab", "arms": arms}, headers=AUTH)
+    shop.loop.experiments.refresh()
+    traffic = Traffic(
+        api_url=str(shop.http.base_url).rstrip("/"),
+        shoppers=40,
+        lists=400,
+        workers=2,
+        seed=3,
+        events_key=EVENTS_KEY,
+    )
+    tally = run(traffic, progress=False)
+    assert tally.rejected == 0 and sum(tally.lists.values()) == 400
+    shop.loop.log.flush()
+    result = shop.http.get("/experiments/sim").json()
+    for arm in result["arms"]:
+        name = arm["name"]
+        assert arm["lists"] == tally.lists[name]
+        assert arm["lists_clicked"] == tally.clicked_lists[name]
+        assert arm["clicks"] == tally.events[(name, "click")]
+        assert arm["add_to_carts"] == tally.events[(name, "add_to_cart")]
+        assert arm["purchases"] == tally.events[(name, "purchase")]
+    assert sum(arm["clicks"] for arm in result["arms"]) > 0
+    shop.http.delete("/experiments/sim", headers=AUTH)

@@ -79,3 +79,12 @@ def test_why_panel_explains_each_stage() -> None:
 
 def test_empty_results_suggest_what_to_change() -> None:
     assert "loosen the filters" in result_grid([])
+
+
+def test_a_grid_names_its_list_and_the_arm_that_served_it() -> None:
+    html = result_grid([rec("1", True, 1.0)], ranking_id='r-1"<')
+    assert 'data-ranking-id="r-1&quot;&lt;"' in html
+    assert "data-ranking-id" not in result_grid([rec("1", True, 1.0)])
+    why = why_panel([rec("1", True, 1.0)], TIMINGS, params(), 0.4, experiment="lam", arm="b")
+    assert 'data-experiment="lam" data-arm="b"' in why and "Served by experiment <b>lam</b>" in why
+    assert "Served by" not in why_panel([rec("1", True, 1.0)], TIMINGS, params(), 0.4)

@@ -1,0 +1,1 @@
+"""The learned re-ranker: features as served, LightGBM lambdarank trained on logged lists."""

@@ -6,15 +6,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import gradio as gr
 
-from api.schemas import CategoryMode, Product, SearchResponse
+from api.schemas import CategoryMode, Product, SearchServed
 from ui.client import ApiError, LookalikeClient, Tuning
 from ui.guide import FILTERS
 from ui.views import (
     comparison,
     error_banner,
+    event_note,
     model_table,
     notice,
     query_card,
@@ -46,35 +48,38 @@ class Actions:
     def __init__(self, client: LookalikeClient) -> None:
         self.client = client
 
-    def recommend(self, product_id: str | None, *controls: Any) -> Views:
-        """Similar products for `product_id`, tuned by the sidebar controls."""
+    def recommend(self, product_id: str | None, user_id: str | None, *controls: Any) -> Views:
+        """Similar products for `product_id`, tuned by the sidebar controls, for the session's
+        shopper `user_id` (so a running experiment applies to the page too)."""
         if not product_id or not product_id.strip():
             return "", "", notice(PICK_A_PRODUCT), ""
         try:
-            response = self.client.recommend(product_id, tuning(*controls))
+            response = self.client.recommend(product_id, tuning(*controls), user_id)
         except ApiError as exc:
             return product_id, "", error_banner(str(exc)), ""
         query = response.query
         return (
             query.product_id,
             query_card(query),
-            result_grid(response.results),
+            result_grid(response.results, ranking_id=response.ranking_id),
             why_panel(
                 response.results,
                 response.timings,
                 response.parameters,
                 response.intra_list_diversity,
                 query.articleType,
+                experiment=response.experiment,
+                arm=response.arm,
             ),
         )
 
-    def random(self, *controls: Any) -> Views:
+    def random(self, user_id: str | None, *controls: Any) -> Views:
         """Similar products for a random catalogue product."""
         try:
             product = self.client.random_product()
         except ApiError as exc:
             return "", "", error_banner(str(exc)), ""
-        return self.recommend(product.product_id, *controls)
+        return self.recommend(product.product_id, user_id, *controls)
 
     def find(self, text: str) -> gr.Dropdown:
         """The match picker, offering the products whose name contains `text`."""
@@ -90,7 +95,11 @@ class Actions:
         return _picker(found, f"{len(found)} products match {text!r}: choose one.")
 
     def compare(self, product_id: str, models: Sequence[str], *controls: Any) -> str:
-        """One result row per chosen model for the same product and controls."""
+        """One result row per chosen model for the same product and controls.
+
+        Sent without the shopper id on purpose: an experiment arm that sets the model would
+        otherwise replace every row's model, and the rows would no longer compare models.
+        """
         if not product_id.strip():
             return notice(PICK_A_PRODUCT)
         if not models:
@@ -105,16 +114,26 @@ class Actions:
         return comparison(responses)
 
     def search_text(
-        self, text: str, model: str, lambda_diversity: float, top_k: float
+        self,
+        text: str,
+        model: str,
+        lambda_diversity: float,
+        top_k: float,
+        user_id: str | None = None,
     ) -> tuple[str, str]:
         """Products matching a text description."""
         if not text.strip():
             return notice("Describe what you look for, e.g. 'red summer dress'."), ""
         tuning = Tuning(model=model, top_k=int(top_k), lambda_diversity=float(lambda_diversity))
-        return self._search(lambda: self.client.search_text(text, tuning))
+        return self._search(lambda: self.client.search_text(text, tuning, user_id))
 
     def search_photo(
-        self, path: str | None, model: str, lambda_diversity: float, top_k: float
+        self,
+        path: str | None,
+        model: str,
+        lambda_diversity: float,
+        top_k: float,
+        user_id: str | None = None,
     ) -> tuple[str, str]:
         """Products that look like an uploaded photo."""
         if not path:
@@ -122,16 +141,33 @@ class Actions:
         image = Path(path)
         tuning = Tuning(model=model, top_k=int(top_k), lambda_diversity=float(lambda_diversity))
         return self._search(
-            lambda: self.client.search_image(image.read_bytes(), image.name, tuning)
+            lambda: self.client.search_image(image.read_bytes(), image.name, tuning, user_id)
         )
 
-    def _search(self, call: Callable[[], SearchResponse]) -> tuple[str, str]:
+    def click(self, user_id: str | None, evt: gr.EventData) -> str:
+        """Report a click on a result card as a click event on its list; "" once it is kept.
+
+        A refused or failed report is a small note: browsing goes on regardless.
+        """
+        product_id = str(getattr(evt, "product_id", "") or "")
+        ranking_id = str(getattr(evt, "ranking_id", "") or "")
+        if not product_id or not ranking_id:
+            return ""  # a list the API did not name (nothing to report it against)
+        try:
+            taken = self.client.click(ranking_id, product_id, user_id)
+        except ApiError as exc:
+            return event_note(str(exc))
+        if taken.rejected:
+            return event_note(taken.rejected[0].reason)
+        return ""
+
+    def _search(self, call: Callable[[], SearchServed]) -> tuple[str, str]:
         try:
             response = call()
         except ApiError as exc:
             return error_banner(str(exc)), ""
         return (
-            result_grid(response.results, with_category=False),
+            result_grid(response.results, with_category=False, ranking_id=response.ranking_id),
             why_panel(
                 response.results,
                 response.timings,
@@ -158,6 +194,11 @@ def _picker(products: Sequence[Product], info: str) -> gr.Dropdown:
     """The match picker offering `products` by name and id, with a line on what was found."""
     choices = [(f"{p.name or 'unnamed'} · #{p.product_id}", p.product_id) for p in products]
     return gr.Dropdown(choices=choices, value=None, info=info)
+
+
+def new_shopper() -> str:
+    """A shopper id for one browser session: every list and click of the page carries it."""
+    return f"ui-{uuid4().hex}"
 
 
 def picked(evt: gr.EventData) -> str:

@@ -8,8 +8,9 @@ from typing import Any
 import gradio as gr
 from gradio.components import Component
 
-from ui.actions import Actions, picked
+from ui.actions import Actions, new_shopper, picked
 from ui.client import LookalikeClient
+from ui.experiments import ExperimentActions, experiments_tab, wire_experiments
 from ui.guide import (
     CATEGORY_HELP,
     DEFAULT_MODEL,
@@ -23,12 +24,17 @@ from ui.guide import (
 )
 from ui.manage import ManageActions, ManageTab, manage_tab
 
-# A click (or Enter) on a result card asks the server to make that product the query.
+# A click (or Enter) on a result card asks the server to make that product the query, and to
+# report the click against the list it was shown in (its grid's ranking id).
 OPEN_CARD_JS = """
 const open = (event) => {
   const card = event.target.closest('[data-product-id]');
   if (card && (event.type === 'click' || event.key === 'Enter')) {
-    trigger('click', {product_id: card.dataset.productId});
+    const list = card.closest('[data-ranking-id]');
+    trigger('click', {
+      product_id: card.dataset.productId,
+      ranking_id: list ? list.dataset.rankingId : '',
+    });
   }
 };
 element.addEventListener('click', open);
@@ -129,7 +135,7 @@ def _compare_tab(actions: Actions, product_id: gr.Textbox, tuning: TuningPanel) 
     return rows
 
 
-def _search_tab(actions: Actions, tuning: TuningPanel) -> gr.HTML:
+def _search_tab(actions: Actions, tuning: TuningPanel, user: gr.State) -> gr.HTML:
     """Search by a text or an uploaded photo; returns the results' HTML."""
     with gr.Tab("Search by text or photo", id="search"):
         gr.Markdown("λ and the number of results come from the tuning panel.")
@@ -151,7 +157,7 @@ def _search_tab(actions: Actions, tuning: TuningPanel) -> gr.HTML:
                 )
         found = gr.HTML(elem_id="search-results", js_on_load=OPEN_CARD_JS)
         found_why = gr.HTML()
-    knobs = [tuning.lambda_slider, tuning.top_k]
+    knobs = [tuning.lambda_slider, tuning.top_k, user]
     gr.on(
         [text_button.click, text.submit, text_model.input],
         actions.search_text,
@@ -171,18 +177,21 @@ def _wire_manage(
     manage_actions: ManageActions,
     tab: ManageTab,
     product_id: gr.Textbox,
-    tuning: TuningPanel,
+    listing: list[Component],
     views: list[Component],
     tabs: gr.Tabs,
 ) -> None:
-    """Writes from the manage tab; an added or saved product is shown with its results."""
+    """Writes from the manage tab; an added or saved product is shown with its results.
+
+    `listing` is the shopper id and the tuning controls, as `Actions.recommend` takes them.
+    """
     form = [tab.product_id, *tab.fields]
     shown = [tab.status, *views]
-    tab.add.click(manage_actions.add, [tab.key, tab.photo, *form, *tuning.inputs], shown).then(
+    tab.add.click(manage_actions.add, [tab.key, tab.photo, *form, *listing], shown).then(
         lambda: gr.Tabs(selected="similar"), None, tabs, js=SCROLL_TOP_JS
     )
     tab.load.click(manage_actions.load, product_id, form)
-    tab.save.click(manage_actions.save, [tab.key, *form, *tuning.inputs], shown)
+    tab.save.click(manage_actions.save, [tab.key, *form, *listing], shown)
     tab.delete.click(manage_actions.delete, [tab.key, tab.product_id], tab.status)
 
 
@@ -190,6 +199,7 @@ def build_blocks(client: LookalikeClient) -> gr.Blocks:
     """The whole page, wired to `client`; no ML runs here, every number comes from the API."""
     actions = Actions(client)
     with gr.Blocks(title="Lookalike", analytics_enabled=False) as blocks:
+        user = gr.State()  # this browser session's shopper id, set on load
         gr.HTML(HEADER)
         status = gr.HTML(elem_id="api-status")
         with gr.Row(equal_height=False):
@@ -208,32 +218,38 @@ def build_blocks(client: LookalikeClient) -> gr.Blocks:
                 tuning = _tuning_panel()
             with gr.Column(scale=3):
                 query = gr.HTML(elem_id="query")
+                event_status = gr.HTML(elem_id="event-status")
                 with gr.Tabs() as tabs:
                     with gr.Tab("Similar products", id="similar"):
                         grid = gr.HTML(elem_id="results", js_on_load=OPEN_CARD_JS)
                         why = gr.HTML(elem_id="why")
                     comparison = _compare_tab(actions, product_id, tuning)
-                    found = _search_tab(actions, tuning)
+                    found = _search_tab(actions, tuning, user)
                     manage = manage_tab()
+                    experiments = experiments_tab()
                     with gr.Tab("About the models", id="models"):
                         models_table = gr.HTML(elem_id="models-table")
 
         views = [product_id, query, grid, why]
+        listing = [user, *tuning.inputs]
         gr.on(
             [show_button.click, product_id.submit, *tuning.changes],
             actions.recommend,
-            [product_id, *tuning.inputs],
+            [product_id, *listing],
             views,
             trigger_mode="always_last",  # the page always ends on the latest settings
         )
-        matches.input(actions.recommend, [matches, *tuning.inputs], views)
-        random_button.click(actions.random, tuning.inputs, views)
+        matches.input(actions.recommend, [matches, *listing], views)
+        random_button.click(actions.random, listing, views)
         name_box.submit(actions.find, name_box, matches)
         for results in (grid, comparison, found):
             results.click(picked, None, product_id).then(
-                actions.recommend, [product_id, *tuning.inputs], views
+                actions.recommend, [product_id, *listing], views
             ).then(lambda: gr.Tabs(selected="similar"), None, tabs, js=SCROLL_TOP_JS)
-        _wire_manage(ManageActions(actions), manage, product_id, tuning, [*views], tabs)
+            # Its own listener: the new query never waits for the event to be reported.
+            results.click(actions.click, user, event_status)
+        _wire_manage(ManageActions(actions), manage, product_id, listing, [*views], tabs)
+        wire_experiments(ExperimentActions(client), experiments)
         blocks.load(actions.status, None, [status, models_table])
-        blocks.load(actions.random, tuning.inputs, views)
+        blocks.load(new_shopper, None, user).then(actions.random, listing, views)
     return blocks

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, Self, TypeVar
+from urllib.parse import quote
+from uuid import uuid4
 
 import httpx
 import msgspec
@@ -17,12 +19,15 @@ from api.schemas import (
     ModelInfo,
     Product,
     ProductWritten,
-    RecommendResponse,
-    SearchResponse,
+    RecommendServed,
+    SearchServed,
 )
 from lookalike.errors import LookalikeError
+from ui.shapes import EventsTaken, ExperimentListed, ExperimentResult
 
 T = TypeVar("T")
+# An event is a side effect of browsing: never make the shopper wait long for it.
+EVENT_TIMEOUT_S = 5.0
 
 
 class ApiError(LookalikeError):
@@ -56,11 +61,15 @@ class Tuning:
 
 
 class LookalikeClient:
-    """Calls the REST API at `base_url` and decodes its answers into the API's own Structs."""
+    """Calls the REST API at `base_url` and decodes its answers into the API's own Structs.
 
-    def __init__(self, base_url: str, timeout: float = 30.0) -> None:
+    `events_key` is the server's LOOKALIKE_EVENTS_KEY, sent with every `POST /events` if set.
+    """
+
+    def __init__(self, base_url: str, timeout: float = 30.0, events_key: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        self.events_key = events_key
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout)
 
     def close(self) -> None:
@@ -93,21 +102,63 @@ class LookalikeClient:
         """`GET /products?q=`: products whose name contains `text`."""
         return self._call(list[Product], "GET", "/products", params={"q": text, "limit": limit})
 
-    def recommend(self, product_id: str, tuning: Tuning) -> RecommendResponse:
-        """`GET /recommend`: products similar to `product_id`, tuned by `tuning`."""
-        params = {"product_id": _clean_id(product_id), **tuning.query()}
-        return self._call(RecommendResponse, "GET", "/recommend", params=params)
+    def recommend(
+        self, product_id: str, tuning: Tuning, user_id: str | None = None
+    ) -> RecommendServed:
+        """`GET /recommend`: products similar to `product_id`, tuned by `tuning`, for the
+        shopper `user_id` (an experiment's arm may then override the tuning)."""
+        params = {"product_id": _clean_id(product_id), **tuning.query(), **_shopper(user_id)}
+        return self._call(RecommendServed, "GET", "/recommend", params=params)
 
-    def search_text(self, text: str, tuning: Tuning) -> SearchResponse:
+    def search_text(self, text: str, tuning: Tuning, user_id: str | None = None) -> SearchServed:
         """`POST /search` with JSON: products matching a text description."""
-        body = {"text": text, **_search_fields(tuning)}
-        return self._call(SearchResponse, "POST", "/search", json=body)
+        body = {"text": text, **_search_fields(tuning), **_shopper(user_id)}
+        return self._call(SearchServed, "POST", "/search", json=body)
 
-    def search_image(self, image: bytes, filename: str, tuning: Tuning) -> SearchResponse:
+    def search_image(
+        self, image: bytes, filename: str, tuning: Tuning, user_id: str | None = None
+    ) -> SearchServed:
         """`POST /search` with a multipart upload: products that look like the photo."""
-        fields = {name: str(value) for name, value in _search_fields(tuning).items()}
+        fields = {
+            name: str(value)
+            for name, value in {**_search_fields(tuning), **_shopper(user_id)}.items()
+        }
         files = {"image": (filename, image, "application/octet-stream")}
-        return self._call(SearchResponse, "POST", "/search", data=fields, files=files)
+        return self._call(SearchServed, "POST", "/search", data=fields, files=files)
+
+    def click(self, ranking_id: str, product_id: str, user_id: str | None) -> EventsTaken:
+        """`POST /events`: the shopper clicked `product_id` in the list `ranking_id`.
+
+        A fresh `event_id` per click, so a retried request is counted once.
+        """
+        event = {
+            "type": "click",
+            "ranking_id": ranking_id,
+            "product_id": product_id,
+            "user_id": user_id,
+            "event_id": f"ui-{uuid4().hex}",
+        }
+        return self.send_events([event])
+
+    def send_events(self, events: list[Mapping[str, Any]]) -> EventsTaken:
+        """`POST /events`: up to 1,000 shopper events (with the events key, if configured)."""
+        headers = {"Authorization": f"Bearer {self.events_key}"} if self.events_key else None
+        return self._call(
+            EventsTaken,
+            "POST",
+            "/events",
+            json=[dict(e) for e in events],
+            headers=headers,
+            timeout=EVENT_TIMEOUT_S,
+        )
+
+    def experiments(self) -> list[ExperimentListed]:
+        """`GET /experiments`: every experiment's latest run, newest first."""
+        return self._call(list[ExperimentListed], "GET", "/experiments")
+
+    def experiment(self, name: str) -> ExperimentResult:
+        """`GET /experiments/{name}`: each arm's counts, CTR, lift and the tests' p-values."""
+        return self._call(ExperimentResult, "GET", f"/experiments/{quote(name, safe='')}")
 
     def add_product(
         self, metadata: Mapping[str, Any], image: bytes | None, filename: str, key: str
@@ -158,7 +209,8 @@ class LookalikeClient:
             response = self._http.request(method, path, **kwargs)
         except httpx.TimeoutException as exc:
             raise ApiError(
-                f"The API at {self.base_url} did not answer within {self.timeout:g} s. "
+                f"The API at {self.base_url} did not answer within "
+                f"{kwargs.get('timeout', self.timeout):g} s. "
                 "It may still be loading its models: try again in a moment."
             ) from exc
         except httpx.TransportError as exc:
@@ -178,6 +230,11 @@ def _bearer(key: str) -> dict[str, str]:
             "Enter the API key (LOOKALIKE_API_KEY of the server) to change the catalogue."
         )
     return {"Authorization": f"Bearer {key.strip()}"}
+
+
+def _shopper(user_id: str | None) -> dict[str, str]:
+    """The `user_id` field when the UI knows its shopper (nothing otherwise)."""
+    return {"user_id": user_id} if user_id else {}
 
 
 def _clean_id(product_id: str) -> str:

@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
         os.environ.setdefault(name, value)
     from ui.server import serve
 
-    api_url = Settings().override(api_url=args.api_url).api_url
-    print(f"UI on http://{args.host}:{args.port} — API {api_url}", flush=True)
-    serve(args.host, args.port, api_url)
+    settings = Settings().override(api_url=args.api_url)
+    print(f"UI on http://{args.host}:{args.port} — API {settings.api_url}", flush=True)
+    serve(args.host, args.port, settings.api_url, settings.events_key)
     return 0

@@ -43,8 +43,9 @@ class ManageActions:
         self.client = actions.client
 
     def add(self, key: str, photo: str | None, product_id: str, *rest: Any) -> tuple[str, *Views]:
-        """Add a product; show it and its recommendations."""
-        values, controls = rest[: len(FIELDS)], rest[len(FIELDS) :]
+        """Add a product; show it and its recommendations (`rest`: the form's fields, then the
+        shopper id and the tuning controls)."""
+        values, listing = rest[: len(FIELDS)], rest[len(FIELDS) :]
         try:
             metadata = {"id": product_id.strip(), **_metadata(values)}
             image = Path(photo).read_bytes() if photo else None
@@ -54,7 +55,7 @@ class ManageActions:
             return (error_banner(str(exc), "The product was not added"), *self._unchanged())
         return (
             _written("Added", result),
-            *self.actions.recommend(result.product.product_id, *controls),
+            *self.actions.recommend(result.product.product_id, *listing),
         )
 
     def load(self, product_id: str) -> list[Any]:
@@ -67,12 +68,12 @@ class ManageActions:
 
     def save(self, key: str, product_id: str, *rest: Any) -> tuple[str, *Views]:
         """Change the current product's fields; show it again."""
-        values, controls = rest[: len(FIELDS)], rest[len(FIELDS) :]
+        values, listing = rest[: len(FIELDS)], rest[len(FIELDS) :]
         try:
             result = self.client.change_product(product_id, _metadata(values), key)
         except (ApiError, ValueError) as exc:
             return (error_banner(str(exc), "The product was not changed"), *self._unchanged())
-        return (_written("Saved", result), *self.actions.recommend(product_id, *controls))
+        return (_written("Saved", result), *self.actions.recommend(product_id, *listing))
 
     def delete(self, key: str, product_id: str) -> str:
         """Remove the product from the catalogue."""

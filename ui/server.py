@@ -20,9 +20,10 @@ THEME = gr.themes.Soft(
 )
 
 
-def create_app(api_url: str) -> FastAPI:
-    """The UI as an ASGI app talking to the API at `api_url`."""
-    client = LookalikeClient(api_url)
+def create_app(api_url: str, events_key: str | None = None) -> FastAPI:
+    """The UI as an ASGI app talking to the API at `api_url`; card clicks are reported with
+    `events_key` (the server's LOOKALIKE_EVENTS_KEY) when it is set."""
+    client = LookalikeClient(api_url, events_key=events_key)
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, on_shutdown=[client.close])
 
     @app.get("/products/{product_id}/image")
@@ -51,6 +52,6 @@ def create_app(api_url: str) -> FastAPI:
     )
 
 
-def serve(host: str, port: int, api_url: str) -> None:
+def serve(host: str, port: int, api_url: str, events_key: str | None = None) -> None:
     """Serve the UI until interrupted."""
-    uvicorn.run(create_app(api_url), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(api_url, events_key), host=host, port=port, log_level="warning")

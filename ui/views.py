@@ -10,7 +10,7 @@ from api.schemas import (
     Parameters,
     Product,
     Recommendation,
-    RecommendResponse,
+    RecommendServed,
     Timings,
 )
 from ui.explain import ListMetrics, list_metrics
@@ -86,12 +86,16 @@ def result_card(result: Recommendation, rank: int, with_category: bool = True) -
     )
 
 
-def result_grid(results: Sequence[Recommendation], with_category: bool = True) -> str:
-    """The gallery of result cards, best first."""
+def result_grid(
+    results: Sequence[Recommendation], with_category: bool = True, ranking_id: str | None = None
+) -> str:
+    """The gallery of result cards, best first; `ranking_id` names the served list, so a click
+    on a card can be reported against it."""
     if not results:
         return notice("No product matched: loosen the filters or switch category mode to soft.")
     cards = "".join(result_card(r, i, with_category) for i, r in enumerate(results, 1))
-    return f'<div class="lk-grid" data-count="{len(results)}">{cards}</div>'
+    served = f' data-ranking-id="{escape(ranking_id)}"' if ranking_id else ""
+    return f'<div class="lk-grid" data-count="{len(results)}"{served}>{cards}</div>'
 
 
 def _tile(label: str, value: str, hint: str) -> str:
@@ -161,6 +165,18 @@ def _how(parameters: Parameters, query_type: str | None) -> str:
     )
 
 
+def _served_by(experiment: str | None, arm: str | None) -> str:
+    """Which experiment arm served the list, whose settings win over the tuning panel's."""
+    if not experiment:
+        return ""
+    return (
+        f'<p class="lk-served" data-experiment="{escape(experiment)}" '
+        f'data-arm="{escape(arm or "")}">Served by experiment <b>{escape(experiment)}</b>, arm '
+        f"<b>{_text(arm)}</b>: the arm's settings replace the tuning panel's where they differ "
+        "(the steps above show what was used).</p>"
+    )
+
+
 def why_panel(
     results: Sequence[Recommendation],
     timings: Timings,
@@ -168,17 +184,20 @@ def why_panel(
     diversity: float,
     query_type: str | None = None,
     with_category: bool = True,
+    experiment: str | None = None,
+    arm: str | None = None,
 ) -> str:
-    """'Why these results?': category metrics, diversity, latency and the pipeline's steps."""
+    """'Why these results?': category metrics, diversity, latency, the pipeline's steps and the
+    experiment arm that served the list, if any."""
     tiles = _metric_tiles(list_metrics(results, diversity), query_type, with_category)
     return (
         f'<section class="lk-why"><h3>Why these results?</h3>'
         f'<div class="lk-tiles">{tiles}{_latency(timings)}</div>'
-        f"{_how(parameters, query_type)}</section>"
+        f"{_how(parameters, query_type)}{_served_by(experiment, arm)}</section>"
     )
 
 
-def comparison(responses: Sequence[RecommendResponse]) -> str:
+def comparison(responses: Sequence[RecommendServed]) -> str:
     """One row per model for the same product: its metrics, latency and result cards."""
     rows = []
     for response in responses:
@@ -192,7 +211,7 @@ def comparison(responses: Sequence[RecommendResponse]) -> str:
             f'<section class="lk-row" data-model="{escape(response.model)}">'
             f"<h3>{escape(_model_label(response.model))}"
             f'<span class="lk-row-summary">{summary}</span></h3>'
-            f"{result_grid(response.results)}</section>"
+            f"{result_grid(response.results, ranking_id=response.ranking_id)}</section>"
         )
     return "".join(rows)
 
@@ -213,6 +232,14 @@ def model_table(models: Sequence[ModelInfo]) -> str:
 def notice(message: str) -> str:
     """A neutral message in place of results."""
     return f'<div class="lk-notice">{escape(message, quote=False)}</div>'
+
+
+def event_note(reason: str) -> str:
+    """A small line saying a click was not recorded (browsing is not affected)."""
+    return (
+        '<p class="lk-event-note" role="status">Your click was not recorded: '
+        f"{escape(reason, quote=False)}</p>"
+    )
 
 
 def error_banner(message: str, title: str = "The results could not be shown") -> str:

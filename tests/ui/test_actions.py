@@ -16,6 +16,7 @@ from ui.guide import FILTERS
 
 # The sidebar's defaults, in the order the layout passes them: model, λ, top_k, mode, filters.
 CONTROLS: tuple[Any, ...] = ("hybrid", 0.7, 5.0, "soft", *("" for _ in FILTERS))
+SHOPPER = "ui-0123456789abcdef"  # what `new_shopper` gives each browser session
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +32,7 @@ def card_ids(html: str) -> list[str]:
 def test_recommend_shows_the_query_results_and_why(
     actions: Actions, client: LookalikeClient
 ) -> None:
-    product_id, query, grid, why = actions.recommend(f" {SAMPLE_ID} ", *CONTROLS)
+    product_id, query, grid, why = actions.recommend(f" {SAMPLE_ID} ", SHOPPER, *CONTROLS)
     expected = client.recommend(SAMPLE_ID, tuning(*CONTROLS))
     assert product_id == SAMPLE_ID
     assert f'data-query-id="{SAMPLE_ID}"' in query
@@ -43,10 +44,12 @@ def test_recommend_shows_the_query_results_and_why(
     assert f'Exact category match@5</p><p class="lk-tile-value">{matches}/5' in why
     assert re.search(r"Latency · \d+\.\d ms", why)
     assert "λ = 0.70 picked 5" in why
+    assert re.search(r'class="lk-grid" data-count="5" data-ranking-id="[^"]+"', grid)
+    assert "Served by experiment" not in why  # none runs on this API
 
 
 def test_random_and_find_pick_real_products(actions: Actions) -> None:
-    product_id, query, grid, _ = actions.random(*CONTROLS)
+    product_id, query, grid, _ = actions.random(SHOPPER, *CONTROLS)
     assert product_id and len(card_ids(grid)) == 5
     assert f'data-query-id="{product_id}"' in query
     picker = actions.find(" shirt ")
@@ -83,13 +86,13 @@ def test_status_lists_the_served_models(actions: Actions) -> None:
 
 
 def test_unknown_product_explains_itself(actions: Actions) -> None:
-    _, query, grid, why = actions.recommend("999999999", *CONTROLS)
+    _, query, grid, why = actions.recommend("999999999", SHOPPER, *CONTROLS)
     assert 'role="alert"' in grid and "no product with id" in grid
     assert query == why == ""
 
 
 def test_empty_inputs_prompt_instead_of_failing(actions: Actions) -> None:
-    assert "Pick a product" in actions.recommend(None, *CONTROLS)[2]
+    assert "Pick a product" in actions.recommend(None, SHOPPER, *CONTROLS)[2]
     assert "Pick a product" in actions.compare("", ["clip"], *CONTROLS)
     assert "Describe what you look for" in actions.search_text(" ", "clip", 0.7, 5)[0]
     assert "Upload a photo" in actions.search_photo(None, "clip", 0.7, 5)[0]
@@ -98,8 +101,8 @@ def test_empty_inputs_prompt_instead_of_failing(actions: Actions) -> None:
 @pytest.mark.parametrize(
     "call",
     [
-        lambda a: a.recommend(SAMPLE_ID, *CONTROLS)[2],
-        lambda a: a.random(*CONTROLS)[2],
+        lambda a: a.recommend(SAMPLE_ID, SHOPPER, *CONTROLS)[2],
+        lambda a: a.random(SHOPPER, *CONTROLS)[2],
         lambda a: a.compare(SAMPLE_ID, ["clip"], *CONTROLS),
         lambda a: a.search_text("red dress", "clip", 0.7, 5)[0],
         lambda a: a.status()[0],

@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
-from api.app import create_app
 from api.schemas import Recommendation
-from api.services import Services
-from lookalike.settings import Settings
-from tests.api.live import API_KEY, copy_data
+from tests.api.live import API_KEY
 from tests.conftest import SHARED
-from tests.serving import serve_in_thread
-from tests.ui.conftest import REPO, SAMPLE_ID, ui_in_thread
+from tests.ui.conftest import (
+    AB_ARMS,
+    EVENTS_KEY,
+    REPO,
+    SAMPLE_ID,
+    experiment,
+    ui_in_thread,
+    until,
+)
 from ui.client import LookalikeClient, Tuning
 from ui.guide import MODELS
 
@@ -150,16 +155,6 @@ def test_api_down_page_says_how_to_fix_it(page: Page, down_url: str) -> None:
         expect(page.locator("#results [role=alert]")).to_contain_text("lookalike serve")
 
 
-@pytest.fixture(scope="module")
-def writable_api(
-    slice_snapshot: Settings, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """A real API over a private copy of the slice, taking writes with the test key."""
-    services = Services.load(copy_data(slice_snapshot, tmp_path_factory.mktemp("ui") / "data"))
-    with serve_in_thread(create_app(services, watch_builds=False), "writable API") as url:
-        yield url
-
-
 def test_merchandiser_adds_edits_and_deletes_a_product(page: Page, writable_api: str) -> None:
     new_id = "9200001"
     with ui_in_thread(writable_api) as url:
@@ -195,3 +190,48 @@ def test_merchandiser_adds_edits_and_deletes_a_product(page: Page, writable_api:
         page.locator("#api-key input").fill("wrong")
         page.locator("#manage-add").click()
         expect(page.locator("#manage-status [role=alert]")).to_contain_text("API key")
+
+
+def test_a_card_click_is_a_click_event_and_the_experiments_tab_shows_it(
+    page: Page, writable_api: str, tmp_path: Path
+) -> None:
+    with (
+        LookalikeClient(writable_api) as api,
+        experiment(writable_api, "ui-browser", AB_ARMS) as name,
+        ui_in_thread(writable_api, events_key=EVENTS_KEY) as url,
+    ):
+        page.goto(url)
+        cards = page.locator("#results .lk-card")
+        expect(cards).to_have_count(5)  # a random product, served to this session's shopper
+        expect(page.locator("#results .lk-grid")).to_have_attribute(
+            "data-ranking-id", re.compile(".+")
+        )
+        expect(page.locator("#why .lk-served")).to_have_attribute("data-experiment", name)
+        clicked = cards.nth(1).get_attribute("data-product-id")
+        assert clicked
+        cards.nth(1).click()
+        expect(page.locator("#query .lk-query")).to_have_attribute("data-query-id", clicked)
+
+        # One shopper for the session, two lists (arrival and the click), one click kept.
+        result = until(
+            lambda: api.experiment(name),
+            lambda r: sum(a.lists for a in r.arms) >= 2 and sum(a.clicks for a in r.arms) >= 1,
+        )
+        assert [sum(a.users for a in result.arms), sum(a.clicks for a in result.arms)] == [1, 1]
+        expect(page.locator("#event-status")).not_to_contain_text("not recorded")
+        arm = next(a for a in result.arms if a.clicks)
+        assert arm.lists_clicked == 1 and arm.ctr == 1 / arm.lists
+
+        page.get_by_role("tab", name="Experiments").click()
+        expect(page.locator("#experiment-head")).to_contain_text(f"{name} · A/B test · running")
+        rows = page.locator("#experiment-table tr[data-arm]")
+        expect(rows).to_have_count(2)
+        cells = page.locator(f'#experiment-table tr[data-arm="{arm.name}"] td')
+        # Arm, weight, users, lists, lists clicked, clicks: as the API counted them.
+        expect(cells.nth(3)).to_have_text(str(arm.lists))
+        expect(cells.nth(5)).to_have_text("1")
+        plot = page.locator("#experiment-plot img")
+        expect(plot).to_be_visible()
+        assert plot.evaluate("img => img.naturalWidth") > 100
+        expect(page.locator("#experiment-head [role=alert]")).to_have_count(0)
+        page.screenshot(path=tmp_path / "experiments.png", full_page=True)

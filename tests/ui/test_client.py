@@ -100,3 +100,18 @@ def test_a_server_that_is_not_the_api_is_named(ui_url: str) -> None:
         pytest.raises(ApiError, match=r"HTTP 404 without an explanation: check that .* is the"),
     ):
         not_the_api.models()
+
+
+def test_lists_carry_a_ranking_id_and_the_shopper(client: LookalikeClient) -> None:
+    first = client.recommend(SAMPLE_ID, Tuning(top_k=3), user_id="ui-0123abcd")
+    again = client.recommend(SAMPLE_ID, Tuning(top_k=3), user_id="ui-0123abcd")
+    assert first.ranking_id and first.ranking_id != again.ranking_id  # one id per list served
+    assert (first.experiment, first.arm) == (None, None)  # no experiment on this API
+    found = client.search_text("blue shirt", Tuning(top_k=3), user_id="ui-0123abcd")
+    assert found.ranking_id and found.ranking_id != first.ranking_id
+
+
+def test_a_malformed_shopper_id_names_the_field(client: LookalikeClient) -> None:
+    with pytest.raises(ApiError, match=r"field `user_id`") as info:
+        client.recommend(SAMPLE_ID, Tuning(), user_id="not a shopper id")
+    assert info.value.status_code == 400

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from api.schemas import CategoryMode, Parameters, Recommendation, Timings
@@ -13,7 +15,12 @@ TIMINGS = Timings(recall_ms=3.0, mmr_ms=1.0, rerank_ms=0.5, total_ms=4.5)
 
 def rec(product_id: str, match: bool, similarity: float, **attributes: str) -> Recommendation:
     """A result as the API returns it."""
-    values = {"articleType": "Shirts", "baseColour": "Blue", "gender": "Men", **attributes}
+    values: dict[str, Any] = {
+        "articleType": "Shirts",
+        "baseColour": "Blue",
+        "gender": "Men",
+        **attributes,
+    }
     return Recommendation(
         product_id=product_id,
         score=0.9,

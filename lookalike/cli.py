@@ -14,7 +14,7 @@ from pathlib import Path
 
 from lookalike.errors import LookalikeError
 
-STAGES = ("ingest", "embed", "store", "catalogue", "api", "ui", "simulate", "bench")
+STAGES = ("ingest", "embed", "store", "catalogue", "api", "ui", "simulate", "ranker", "bench")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -36,19 +36,25 @@ K = 5
 # Position bias: as a feature (held at 1 when serving), LightGBM's own unbiased lambdarank
 # (it learns a bias per position), or ignored.
 BIAS_CHOICES = ("feature", "lightgbm", "none")
+# Small, regularised trees: clicks are noisy, and a list of five says little. Gains are the
+# grades themselves (LightGBM's default 2^g − 1 let purchases drown the clicks). Chosen on the
+# simulated traffic of the test suite's slice (tests/api/test_ranker.py), never on the bench's.
 PARAMS: dict[str, Any] = {
     "objective": "lambdarank",
     "metric": "ndcg",
     "eval_at": [K],
+    "label_gain": [0, 1, 2, 3],
     "learning_rate": 0.05,
-    "num_leaves": 15,
-    "min_data_in_leaf": 40,
+    "num_leaves": 7,
+    "min_data_in_leaf": 100,
+    "lambda_l2": 10.0,
     "feature_fraction": 0.9,
     "num_threads": 2,
     "verbose": -1,
     "seed": 0,
 }
-MAX_ROUNDS = 400
+MAX_ROUNDS = 300
+PATIENCE = 100  # rounds without a better validation NDCG before stopping
 
 
 @dataclass(frozen=True)
@@ -163,14 +169,17 @@ def fit(train: Lists, valid: Lists, bias: str, deadline: float) -> lgb.Booster:
             data,
             num_boost_round=MAX_ROUNDS,
             valid_sets=[check],
-            callbacks=[lgb.early_stopping(30, verbose=False), budget],
+            callbacks=[lgb.early_stopping(PATIENCE, verbose=False), budget],
         )
     finally:
         bar.close()
 
 
-def train_ranker(store: EventStore, folder: Path, max_minutes: float = 10.0) -> dict[str, Any]:
-    """Train, evaluate and save a new ranker version under `folder`; serve it (LATEST)."""
+def train_ranker(
+    store: EventStore, folder: Path, max_minutes: float = 10.0, compile_model: bool = True
+) -> dict[str, Any]:
+    """Train, evaluate and save a new ranker version under `folder`; serve it (LATEST).
+    `compile_model`: also compile it to native code (the API then predicts with lleaves)."""
     lists = logged_lists(store)
     clicked = int(sum(1 for v in _list_max(lists) if v > 0))
     if clicked < MIN_CLICKED_LISTS:
@@ -228,7 +237,8 @@ def train_ranker(store: EventStore, folder: Path, max_minutes: float = 10.0) -> 
         "params": PARAMS,
     }
     (target / MANIFEST).write_text(json.dumps(manifest, indent=2))
-    _compile(target)
+    if compile_model:
+        _compile(target)
     _point_latest(folder, version)
     return manifest
 

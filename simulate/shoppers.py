@@ -4,7 +4,7 @@ What they prefer (the README says it plainly; nothing in the serving path reads 
 - products of the same type as the one they are looking at (an articleType match),
 - their own two favourite colours (drawn per shopper, never sent to the API),
 - products for their own gender (or unisex);
-and they look at lower positions less (examination probability 1 / position^0.9).
+and they look at lower positions less (examination probability 1 / position^0.5).
 """
 
 from __future__ import annotations
@@ -33,10 +33,10 @@ COLOURS = (
     "Orange",
 )
 GENDERS = ("Men", "Women")
-POSITION_BIAS = 0.9
+POSITION_BIAS = 0.5
 BASE = 0.04  # attraction of a product with nothing going for it
-SAME_TYPE = 0.22
-FAVOURITE_COLOUR = 0.30
+SAME_TYPE = 0.10
+FAVOURITE_COLOUR = 0.55
 OWN_GENDER = 0.08
 ADD_TO_CART = 0.35  # after a click
 PURCHASE = 0.4  # after an add-to-cart

@@ -13,11 +13,13 @@ RUN pip install torch==2.14.1 torchvision==0.29.1 --index-url https://download.p
 
 COPY pyproject.toml README.md ./
 COPY lookalike/ lookalike/
+COPY core/ core/
 COPY ingest/ ingest/
 COPY catalogue/ catalogue/
 COPY embed/ embed/
 COPY store/ store/
 COPY recommend/ recommend/
+COPY service/ service/
 COPY api/ api/
 COPY ui/ ui/
 COPY bench/ bench/

@@ -38,6 +38,7 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # Debian packages the tests start or drive (installed once, needs root or sudo): chromium for
 # the headless browser test, redis-server for the shared response cache, wrk for `bench api`.

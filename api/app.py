@@ -1,8 +1,9 @@
-"""The Litestar application: one controller per resource over the loaded services."""
+"""The Litestar application: one controller per resource, each route handed the narrow service
+it needs (`Provide`): `recommender`, `products`, `writes`, `collections`, and the learning
+loop (`loop`: events, experiments, the learned ranker)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from litestar import Litestar
@@ -10,8 +11,8 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.plugins.prometheus import PrometheusConfig
 
-from api import metrics
 from api.allow import allow_header_middleware
 from api.auth import API_KEY_STATE, EVENTS_KEY_STATE
 from api.controllers.catalog import CatalogController
@@ -25,21 +26,15 @@ from api.controllers.search import SearchController
 from api.controllers.system import SystemController
 from api.errors import EXCEPTION_HANDLERS
 from api.limits import write_limit_middleware
-from api.loop import ShopperLoop
 from api.request_id import request_id_middleware
-from api.services import Services
-from lookalike.ids import parse_product_id
-from ranker.features import PayloadOf
+from service.app import Services
+from service.learning import ShopperLoop
+from service.metrics import BUCKETS, PREFIX
 
 
-def catalogue_payload(services: Services) -> PayloadOf:
-    """A product's catalogue metadata by its id as clients write it (None if unknown)."""
-
-    def payload(product_id: str) -> Mapping[str, Any] | None:
-        parsed = parse_product_id(product_id)
-        return None if parsed is None else services.catalogue.get(parsed)
-
-    return payload
+def _provide(service: Any) -> Provide:
+    """A dependency that is always the same (already built) object."""
+    return Provide(lambda: service, use_cache=True, sync_to_thread=False)
 
 
 def create_app(
@@ -53,9 +48,9 @@ def create_app(
     With `watch_builds`, a background thread switches to rebuilt collections and takes in
     other processes' catalogue writes while the app runs. `write_limit` ("<count>/<unit>")
     overrides the settings' limit on writes and uploads per client. `loop`: the event store,
-    list log and experiments (default: the store LOOKALIKE_EVENTS_URL names).
+    list log, experiments and ranker (default: the store LOOKALIKE_EVENTS_URL names).
     """
-    shoppers = loop or ShopperLoop.open(services.settings, catalogue_payload(services))
+    shoppers = loop or ShopperLoop.open(services.settings, services.products.payload_of)
     return Litestar(
         route_handlers=[
             RecommendController,
@@ -69,13 +64,16 @@ def create_app(
             RankerController,
         ],
         dependencies={
-            "services": Provide(lambda: services, use_cache=True, sync_to_thread=False),
-            "loop": Provide(lambda: shoppers, use_cache=True, sync_to_thread=False),
+            "recommender": _provide(services.recommender),
+            "products": _provide(services.products),
+            "writes": _provide(services.writes),
+            "collections": _provide(services.collections),
+            "loop": _provide(shoppers),
         },
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
             request_id_middleware,
-            metrics.prometheus_config().middleware,
+            prometheus_config().middleware,
             write_limit_middleware(write_limit or services.settings.write_limit),
             allow_header_middleware,
         ],
@@ -97,4 +95,11 @@ def create_app(
             path="/schema",
             render_plugins=[ScalarRenderPlugin(path="/"), SwaggerRenderPlugin(path="/swagger")],
         ),
+    )
+
+
+def prometheus_config() -> PrometheusConfig:
+    """Litestar's request metrics: by method, route template (not raw path) and status."""
+    return PrometheusConfig(
+        app_name=PREFIX, prefix=PREFIX, group_path=True, buckets=list(BUCKETS), exclude="/metrics"
     )

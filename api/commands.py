@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 from litestar import Litestar
 
-from lookalike.settings import OFF, Settings
+from core.settings import OFF, Settings
 
 ACCESS_LOG_ENV = "LOOKALIKE_ACCESS_LOG"
 
@@ -94,7 +94,7 @@ def check_startup(settings: Settings) -> None:
     """Open what each worker will open, once, so that a bad setting or a missing store fails
     here with its message (raises LookalikeError) instead of in every worker."""
     from api.app import create_app
-    from api.services import Services
+    from service.app import Services
 
     services = Services.load(settings)
     try:
@@ -125,7 +125,7 @@ def metrics_directory() -> Iterator[None]:
 def app_from_environment() -> Litestar:
     """The app over services loaded from the environment's settings (one per worker)."""
     from api.app import create_app
-    from api.services import Services
+    from service.app import Services
 
     if os.environ.get(ACCESS_LOG_ENV, "on").lower() not in OFF:
         log_access_to_stdout()

@@ -9,9 +9,10 @@ from typing import Any
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
-from api import metrics
-from api.schemas import ErrorBody
-from lookalike.errors import LookalikeError
+from core.errors import LookalikeError
+from service import metrics
+from service.errors import RequestError
+from service.schemas import ErrorBody
 from store.errors import InvalidFilterError, QdrantUnreachableError
 
 log = logging.getLogger("lookalike.api")
@@ -71,6 +72,11 @@ def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response
     return _body(exc.status_code, exc.detail, **(exc.headers or {}))
 
 
+def handle_refused(request: Request[Any, Any, Any], exc: RequestError) -> Response[Any]:
+    """What the services refused, with the status and field they gave."""
+    return _body(exc.status, exc.detail, exc.field)
+
+
 def handle_store_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """The vector store is down: 503 with Retry-After; the next request tries again."""
     metrics.STORE_ERRORS.inc()
@@ -99,6 +105,7 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
 
 EXCEPTION_HANDLERS: Any = {
     HTTPException: handle_http,
+    RequestError: handle_refused,
     QdrantUnreachableError: handle_store_unavailable,
     InvalidFilterError: handle_bad_filter,
     LookalikeError: handle_not_ready,

@@ -12,7 +12,7 @@ from litestar.middleware.rate_limit import DurationUnit, RateLimitConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from api.errors import handle_http
-from lookalike.errors import LookalikeError
+from core.errors import LookalikeError
 
 UNITS = ("second", "minute", "hour", "day")
 WRITES = ("POST", "PUT", "PATCH", "DELETE")

@@ -22,7 +22,7 @@ from bench.redis_server import RedisServer
 from bench.reference import GOAL_API_CONCURRENCY
 from bench.server import Server, running_server
 from bench.wrk import run_wrk, uniform_paths, zipf_paths
-from lookalike.settings import Settings
+from core.settings import Settings
 from store import BuildOptions
 from store.indexing import index_models, load_embeddings
 

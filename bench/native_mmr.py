@@ -15,9 +15,9 @@ from bench import metrics
 from bench.queries import Query
 from bench.subject import Subject
 from recommend.pipeline import Params
+from store.backends.qdrant_embedded import EmbeddedQdrantStore
 from store.options import DEFAULT_SEARCH_EF
 from store.protocol import Vector
-from store.qdrant_embedded import EmbeddedQdrantStore
 
 NOT_EMBEDDED = (
     "native MMR is compared on the embedded Qdrant backend only (qdrant-edge-py 0.9.0 "

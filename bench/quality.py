@@ -13,8 +13,8 @@ from bench import metrics
 from bench.native_mmr import compare_native_mmr
 from bench.queries import Query, VectorTable
 from bench.subject import Subject, catalogue_payloads, opened
-from embed.registry import models_answering
-from lookalike.settings import Settings
+from core.registry import models_answering
+from core.settings import Settings
 from recommend.categories import CategorySimilarity
 from recommend.pipeline import Params, Ranked
 from store.indexing import available_models, load_embeddings

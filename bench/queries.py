@@ -9,9 +9,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from core.settings import Settings
 from embed.split import Split, load_split
 from ingest.catalog import load_catalog
-from lookalike.settings import Settings
 from store.errors import EmbeddingsError
 from store.indexing import Embeddings, available_models, load_embeddings
 

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from bench.server import free_port
-from lookalike.errors import LookalikeError
+from core.errors import LookalikeError
 
 START_TIMEOUT_S = 20.0
 

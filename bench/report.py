@@ -7,11 +7,7 @@ from typing import Any
 
 from bench import reference as ref
 from bench.markdown import verdict
-from bench.report_api import api_section
-from bench.report_quality import quality_section
-from bench.report_speed import speed_section
-from bench.report_text import text_section
-from bench.report_writes import writes_section
+from bench.suites import SUITES
 
 
 def render(documents: dict[str, dict[str, Any]]) -> str:
@@ -38,16 +34,9 @@ def render(documents: dict[str, dict[str, Any]]) -> str:
             f"{verdict(minutes < ref.GOAL_TOTAL_MINUTES)}"
         )
     lines.append("")
-    sections = {
-        "quality": quality_section,
-        "text": text_section,
-        "recall": speed_section,
-        "api": api_section,
-        "writes": writes_section,
-    }
-    for name, section in sections.items():
-        if name in documents:
-            lines += section(documents[name])
+    for suite in SUITES:
+        if suite.section is not None and suite.name in documents:
+            lines += suite.section(documents[suite.name])
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from lookalike.errors import LookalikeError
+from core.errors import LookalikeError
 
 READY_TIMEOUT_S = 300.0
 

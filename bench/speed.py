@@ -17,10 +17,10 @@ from bench.measure import Answers, QuerySet, add_recall, measure
 from bench.process import folder_bytes, release_free_memory, rss_bytes
 from bench.queries import Query, VectorTable
 from bench.scaling import HUGE, LARGE, Collection, hnsw_for, scaled
-from lookalike.settings import Settings
+from core.settings import Settings
 from store import DEFAULT_SEARCH_EF, BuildOptions, build_collection, open_store
-from store.indexing import UPSERT_BATCH, Catalogue, load_embeddings
-from store.qdrant_server import connect
+from store.backends.qdrant_server import connect
+from store.indexing import UPSERT_BATCH, CataloguePayloads, load_embeddings
 
 if TYPE_CHECKING:
     from qdrant_client import QdrantClient
@@ -192,7 +192,7 @@ def run_recall(
     """Every contestant at every size, in one process, in a scratch folder removed afterwards."""
     real = load_embeddings(settings.embeddings_dir, SPEED_MODEL)
     vectors = np.asarray(real.vectors)
-    payloads = Catalogue(settings.catalogue_db).payloads(real.ids)
+    payloads = CataloguePayloads(settings.catalogue_db).payloads(real.ids)
     query_set = QuerySet(
         VectorTable(real)([q.id for q in queries]), [q.article_type for q in queries]
     )

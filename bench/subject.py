@@ -9,12 +9,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from bench.queries import VectorTable
+from core.settings import Settings
 from ingest.catalog import load_catalog
-from lookalike.settings import Settings
 from recommend.categories import CategorySimilarity
 from recommend.pipeline import Outcome, Params, recommend
 from store import open_for_serving, open_store
-from store.indexing import Catalogue, load_embeddings
+from store.indexing import CataloguePayloads, load_embeddings
 from store.protocol import Payload, Vector, VectorStore
 
 
@@ -48,7 +48,9 @@ class Subject:
 def catalogue_payloads(settings: Settings) -> dict[int, Payload]:
     """Every product's payload, keyed by id (the API's payload source)."""
     ids = load_catalog(settings.catalog_dir)["id"].to_numpy(dtype=np.int64)
-    return dict(zip(ids.tolist(), Catalogue(settings.catalogue_db).payloads(ids), strict=True))
+    return dict(
+        zip(ids.tolist(), CataloguePayloads(settings.catalogue_db).payloads(ids), strict=True)
+    )
 
 
 @contextlib.contextmanager

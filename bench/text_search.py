@@ -15,14 +15,17 @@ import numpy as np
 import pandas as pd
 
 from bench import metrics
+from core.manifest import read_manifest
+from core.registry import models_answering
+from core.settings import Settings
 from embed.hybrid import recorded_weights
 from embed.online import Encoders
-from embed.registry import models_answering
 from embed.text import CLIP_QUERY_EXPANSION, QueryExpansion
 from ingest.catalog import load_catalog
-from lookalike.settings import Settings
 from recommend.categories import CategorySimilarity
+from service.queries import TEXTS, expanded, expands
 from store.indexing import available_models, load_embeddings
+from store.memory import MemoryStore
 
 QUERY_SET = Path(__file__).resolve().parent / "text_queries.json"
 # Models whose vectors a text query can search: CLIP images and product texts share its space.
@@ -68,19 +71,19 @@ def evaluate_text_model(
 
 
 def expanded_exact(
-    expansion: QueryExpansion, queries: np.ndarray, product_texts: np.ndarray
+    expansion: QueryExpansion | None, queries: np.ndarray, product_texts: np.ndarray
 ) -> np.ndarray:
-    """`QueryExpansion.apply` with each query's exact nearest product texts."""
-    nearest = np.argsort(-(queries @ product_texts.T), axis=1)[:, : expansion.neighbours]
-    return expansion.apply(queries, product_texts[nearest])
+    """The API's query expansion (`service.queries.expanded`) with each query's exact nearest
+    product texts (an in-memory collection of `product_texts`)."""
+    texts = MemoryStore.of(TEXTS, list(range(len(product_texts))), product_texts)
+    return expanded(queries, texts, expansion)
 
 
 def run_text(settings: Settings, seed: int) -> dict[str, Any]:
     """Every text-capable embedded model on the whole catalogue (exact search, λ = 1)."""
     queries = load_query_set()
     products = load_catalog(settings.catalog_dir).set_index("id")["articleType"]
-    manifest = settings.embeddings_dir / "hybrid" / "manifest.json"
-    recorded = json.loads(manifest.read_text()) if manifest.is_file() else None
+    recorded = read_manifest(settings.embeddings_dir / "hybrid")
     encoders = Encoders(hybrid=recorded_weights(recorded))
     texts = [q["text"] for q in queries]
     results = {}
@@ -90,15 +93,13 @@ def run_text(settings: Settings, seed: int) -> dict[str, Any]:
         types = products.reindex(embeddings.ids).astype(object).where(pd.notna, None).to_numpy()
         query_vectors = encoders.encode_query_texts(model, texts)
         vectors = np.asarray(embeddings.vectors)
-        if model == "clip" and CLIP_QUERY_EXPANSION is not None and "clip_text" in available:
+        if expands(model, available):
             # The API's way (the phrased words moved to their nearest product texts; not moved
             # without a clip_text collection) and, to show what that adds, not moved.
             results["clip, without expansion"] = evaluate_text_model(
                 query_vectors, vectors, types, queries, seed
             )
-            product_texts = np.asarray(
-                load_embeddings(settings.embeddings_dir, "clip_text").vectors
-            )
+            product_texts = np.asarray(load_embeddings(settings.embeddings_dir, TEXTS).vectors)
             query_vectors = expanded_exact(CLIP_QUERY_EXPANSION, query_vectors, product_texts)
         results[model] = evaluate_text_model(query_vectors, vectors, types, queries, seed)
         print(f"text: {model} hit@5 {results[model]['hit_at_5']['mean']:.3f}", flush=True)

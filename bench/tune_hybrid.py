@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 
 from bench import metrics
+from core.settings import Settings
 from embed.hybrid import HybridWeights, category_vectors
 from embed.split import VALIDATION_PATH, load_split
 from embed.text_encoder import TextEncoder
 from ingest.catalog import load_catalog
-from lookalike.settings import Settings
 from store.errors import EmbeddingsError
 from store.indexing import load_embeddings
 

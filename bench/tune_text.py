@@ -22,11 +22,11 @@ import numpy as np
 import pandas as pd
 
 from bench.text_search import evaluate_text_model, expanded_exact, load_query_set
+from core.settings import Settings
 from embed.split import Split, load_split
 from embed.text import QueryExpansion, templated_vectors
 from embed.text_encoder import TextEncoder
 from ingest.catalog import load_catalog
-from lookalike.settings import Settings
 from store.indexing import load_embeddings
 
 VALIDATION_PHRASES = Path(__file__).resolve().parent / "validation_phrases.json"

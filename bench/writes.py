@@ -28,7 +28,7 @@ from bench.metrics import latency
 from bench.server import Server, running_server
 from catalogue.database import CatalogueDB
 from catalogue.sync import run_sync
-from lookalike.settings import Settings
+from core.settings import Settings
 
 KEY = "bench-writes"
 FIRST_NEW_ID = 90_000_000

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from lookalike.errors import LookalikeError
+from core.errors import LookalikeError
 
 # Each wrk thread walks the path list from its own offset; `done` prints one JSON line.
 SCRIPT = r"""

@@ -1,15 +1,18 @@
-"""`lookalike sync`: bring the live catalogue in line with a changed catalogue folder."""
+"""`lookalike ingest` (see `catalogue.ingest_command`) and `lookalike sync`: bring the live
+catalogue in line with a changed catalogue folder."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from lookalike.settings import Settings
+from catalogue import ingest_command
+from core.settings import Settings
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the `sync` sub-command."""
+    """Add the `ingest` and `sync` sub-commands."""
+    ingest_command.register(subparsers)
     parser = subparsers.add_parser(
         "sync", help="apply a changed styles.csv + images/ to the running API's catalogue"
     )

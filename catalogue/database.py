@@ -20,8 +20,8 @@ from typing import Any
 
 import pandas as pd
 
-from ingest.styles import TEXT_COLUMNS
-from lookalike.errors import LookalikeError
+from core.errors import LookalikeError
+from core.schema import TEXT_COLUMNS
 
 TEXT_FIELDS = (*TEXT_COLUMNS, "name", "image_issue", "image_sha1", "image_file")
 INT_FIELDS = ("year", "pixel_row", "duplicate_group")
@@ -43,8 +43,6 @@ CREATE TABLE IF NOT EXISTS changes (
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 Record = dict[str, Any]
-# The database file, beside the ingested catalogue folder in the data directory.
-DATABASE_FILE = "catalogue.sqlite"
 
 
 class CatalogueNotReadyError(LookalikeError):

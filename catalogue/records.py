@@ -10,9 +10,10 @@ from typing import Any
 
 from PIL import Image
 
+from core.ids import parse_product_id
+from core.schema import TEXT_COLUMNS
 from ingest.images import IMAGE_SIZE, ImageRejected, normalise, open_checked
-from ingest.styles import TEXT_COLUMNS, clean_text, normalise_name, parse_year
-from lookalike.ids import parse_product_id
+from ingest.styles import clean_text, normalise_name, parse_year
 
 # Metadata fields a client sends: the catalogue's text columns, with the display name as `name`.
 TEXT_FIELDS = ("name", *(c for c in TEXT_COLUMNS if c != "productDisplayName"))

@@ -23,8 +23,8 @@ from tqdm import tqdm
 
 from catalogue.database import CatalogueDB
 from catalogue.records import TEXT_FIELDS
+from core.errors import LookalikeError
 from ingest.styles import read_styles
-from lookalike.errors import LookalikeError
 
 COMPARED = (*TEXT_FIELDS, "year")
 MAX_RATE_LIMITED = 100  # 429s in a row for one write before sync gives up

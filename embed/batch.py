@@ -18,15 +18,16 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
-from embed.catalog import Catalog, open_catalog
+from core.manifest import Manifest, read_manifest, write_manifest
+from core.registry import TEXT, ModelSpec, Network, get_model
+from core.settings import Settings
+from embed.catalog import CatalogueSnapshot, open_catalog
 from embed.encoding import Vectors, encode_pixels
 from embed.hybrid import DEFAULT_HYBRID, HybridWeights, category_vectors, hybrid_vectors
 from embed.loader import NetworkLoader
-from embed.registry import TEXT, ModelSpec, Network, get_model
 from embed.text import category_prompt, product_text
 from embed.text_encoder import TextEncoder
 from embed.weights import LoadedNetwork
-from lookalike.settings import Settings
 
 BATCH_SIZE = 256
 CATEGORIES = "categories"
@@ -36,7 +37,7 @@ Ids = npt.NDArray[np.int64]
 class PixelRows(Dataset[torch.Tensor]):
     """Catalogue pixels of selected products: `pixels.npy` rows, or live products' image files."""
 
-    def __init__(self, catalog: Catalog, products: pd.DataFrame) -> None:
+    def __init__(self, catalog: CatalogueSnapshot, products: pd.DataFrame) -> None:
         self.catalog = catalog
         self.rows = products["pixel_row"].fillna(-1).to_numpy(dtype=np.int64)
         self.files = products["image_file"].tolist()
@@ -56,7 +57,7 @@ def _single_thread_worker(_: int) -> None:
 
 
 def _pixel_batches(
-    catalog: Catalog, products: pd.DataFrame, workers: int
+    catalog: CatalogueSnapshot, products: pd.DataFrame, workers: int
 ) -> DataLoader[torch.Tensor]:
     return DataLoader(
         PixelRows(catalog, products),
@@ -67,7 +68,11 @@ def _pixel_batches(
 
 
 def _encode_images(
-    loaded: LoadedNetwork, catalog: Catalog, products: pd.DataFrame, label: str, workers: int
+    loaded: LoadedNetwork,
+    catalog: CatalogueSnapshot,
+    products: pd.DataFrame,
+    label: str,
+    workers: int,
 ) -> Vectors:
     start = time.monotonic()
     chunks = [
@@ -97,7 +102,7 @@ def _encode_product_texts(encoder: TextEncoder, products: pd.DataFrame, label: s
 class LocalEngine:
     """Image and text vectors computed in this process (DataLoader workers read pixels)."""
 
-    def __init__(self, catalog: Catalog, loader: NetworkLoader, workers: int = 2) -> None:
+    def __init__(self, catalog: CatalogueSnapshot, loader: NetworkLoader, workers: int = 2) -> None:
         self.catalog, self.loader, self.workers = catalog, loader, workers
 
     def images(self, network: Network, products: pd.DataFrame, label: str) -> Vectors:
@@ -126,7 +131,11 @@ class CatalogEmbedder:
     """Computes each model's vectors for a catalogue, sharing CLIP work within one run."""
 
     def __init__(
-        self, catalog: Catalog, loader: NetworkLoader, hybrid: HybridWeights, engine: Engine
+        self,
+        catalog: CatalogueSnapshot,
+        loader: NetworkLoader,
+        hybrid: HybridWeights,
+        engine: Engine,
     ):
         self.catalog = catalog
         self.loader = loader
@@ -164,7 +173,7 @@ class CatalogEmbedder:
 
 
 def _manifest(
-    spec: ModelSpec, loader: NetworkLoader, catalog: Catalog, hybrid: HybridWeights
+    spec: ModelSpec, loader: NetworkLoader, catalog: CatalogueSnapshot, hybrid: HybridWeights
 ) -> dict[str, Any]:
     manifest: dict[str, Any] = {
         "model": spec.name,
@@ -180,17 +189,18 @@ def _manifest(
 
 
 def _matches(directory: Path, expected: dict[str, Any]) -> bool:
-    path = directory / "manifest.json"
-    if not path.is_file():
-        return False
-    saved = json.loads(path.read_text())
-    return all(saved.get(key) == value for key, value in expected.items())
+    saved = read_manifest(directory)
+    return saved is not None and all(saved.get(key) == value for key, value in expected.items())
 
 
 def write_atomically(
-    directory: Path, arrays: dict[str, np.ndarray], documents: dict[str, Any]
+    directory: Path,
+    arrays: dict[str, np.ndarray],
+    manifest: Manifest,
+    documents: dict[str, Any] | None = None,
 ) -> None:
-    """Write arrays (.npy) and JSON documents to a temp dir, then swap it in for `directory`."""
+    """Write arrays (.npy), the manifest and JSON documents to a temp dir, then swap it in for
+    `directory`."""
     directory.parent.mkdir(parents=True, exist_ok=True)
     temp = directory.parent / f".{directory.name}.tmp-{os.getpid()}"
     old = directory.parent / f".{directory.name}.old-{os.getpid()}"
@@ -198,15 +208,18 @@ def write_atomically(
     temp.mkdir()
     for name, array in arrays.items():
         np.save(temp / f"{name}.npy", array)
-    for name, document in documents.items():
+    for name, document in (documents or {}).items():
         (temp / f"{name}.json").write_text(json.dumps(document, indent=2) + "\n")
+    write_manifest(temp, manifest)
     if directory.exists():
         directory.rename(old)
     temp.rename(directory)
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _write_categories(out: Path, encoder: TextEncoder, catalog: Catalog, force: bool) -> None:
+def _write_categories(
+    out: Path, encoder: TextEncoder, catalog: CatalogueSnapshot, force: bool
+) -> None:
     names = sorted(catalog.products["articleType"].dropna().astype(str).unique().tolist())
     expected = {"weights": encoder.describe(), "catalog_hash": catalog.hash}
     if not force and _matches(out, expected):
@@ -219,7 +232,7 @@ def _write_categories(out: Path, encoder: TextEncoder, catalog: Catalog, force: 
         "dim": int(vectors.shape[1]),
         "prompt": category_prompt("<articleType>"),
     }
-    write_atomically(out, {"vectors": vectors}, {"names": names, "manifest": manifest})
+    write_atomically(out, {"vectors": vectors}, manifest, {"names": names})
     print(f"categories: {len(names)} articleType vectors written")
 
 
@@ -250,6 +263,6 @@ def embed_catalog(
             continue
         ids, vectors = embedder.vectors(spec)
         manifest = {**expected, "dim": int(vectors.shape[1]), "count": len(ids)}
-        write_atomically(out, {"vectors": vectors, "ids": ids}, {"manifest": manifest})
+        write_atomically(out, {"vectors": vectors, "ids": ids}, manifest)
         print(f"{spec.name}: {len(ids)} vectors of dim {vectors.shape[1]} written to {out}")
     _write_categories(settings.embeddings_dir / CATEGORIES, loader.text(), catalog, force)

@@ -13,14 +13,15 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from catalogue.database import DATABASE_FILE, CatalogueDB, CatalogueNotReadyError
+from catalogue.database import CatalogueDB, CatalogueNotReadyError
+from core.settings import DATABASE_FILE
 from embed.errors import CatalogNotReadyError
 
 Pixels = npt.NDArray[np.uint8]
 
 
 @dataclass(frozen=True)
-class Catalog:
+class CatalogueSnapshot:
     """Products, their normalised pixels and the identity of the catalogue state."""
 
     products: pd.DataFrame
@@ -51,7 +52,7 @@ class Catalog:
             return np.asarray(image.convert("RGB"), dtype=np.uint8)
 
 
-def open_catalog(catalog_dir: Path) -> Catalog:
+def open_catalog(catalog_dir: Path) -> CatalogueSnapshot:
     """The catalogue as the catalogue service holds it now, or how to create it."""
     pixels_file = catalog_dir / "pixels.npy"
     database_file = catalog_dir.parent / DATABASE_FILE
@@ -69,4 +70,4 @@ def open_catalog(catalog_dir: Path) -> Catalog:
     finally:
         database.close()
     pixels = np.load(pixels_file, mmap_mode="r")
-    return Catalog(products, pixels, identity, version, catalog_dir.parent)
+    return CatalogueSnapshot(products, pixels, identity, version, catalog_dir.parent)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import Any, cast
 
+from core.registry import MODELS, NETWORKS, Network
+from core.settings import Settings
 from embed.errors import UnknownModelError
-from embed.registry import MODELS, NETWORKS, Network
 from embed.sources import WeightsSource, parse_source
-from lookalike.settings import Settings
 
 
 def _settings(args: argparse.Namespace) -> Settings:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from lookalike.errors import LookalikeError
+from core.errors import LookalikeError, UnknownModelError
 
-
-class UnknownModelError(LookalikeError):
-    """A model name that is not in the registry."""
+__all__ = [
+    "CatalogNotReadyError",
+    "UnknownModelError",
+    "WeightsCorruptError",
+    "WeightsMissingError",
+]
 
 
 class WeightsMissingError(LookalikeError):

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import torch
 
-from embed.catalog import Catalog
+from embed.catalog import CatalogueSnapshot
 from embed.encoding import Vectors, encode_pixels
 from embed.split import Split
 from embed.text import category_prompt
@@ -66,13 +65,13 @@ def precision_at_k(
     return float((corpus_labels[nearest] == query_labels[:, None]).mean())
 
 
-def _held_out_with_images(catalog: Catalog, split: Split) -> pd.DataFrame:
+def _held_out_with_images(catalog: CatalogueSnapshot, split: Split) -> pd.DataFrame:
     products = catalog.with_images()
     return products[split.is_held_out(products["id"])]
 
 
 def encode_catalog_pixels(
-    loaded: LoadedNetwork, catalog: Catalog, products: pd.DataFrame
+    loaded: LoadedNetwork, catalog: CatalogueSnapshot, products: pd.DataFrame
 ) -> Vectors:
     """Image vectors of catalogue products, in chunks."""
     chunks = [
@@ -83,7 +82,7 @@ def encode_catalog_pixels(
 
 
 def held_out_prompt_retrieval(
-    clip: LoadedNetwork, encoder: TextEncoder, catalog: Catalog, split: Split
+    clip: LoadedNetwork, encoder: TextEncoder, catalog: CatalogueSnapshot, split: Split
 ) -> PromptRetrieval:
     """ "a photo of <articleType>" top-1 over the images of `split`'s products."""
     products = _held_out_with_images(catalog, split)
@@ -91,20 +90,3 @@ def held_out_prompt_retrieval(
     return prompt_retrieval(
         encoder, vectors, products["articleType"].fillna("").to_numpy(dtype=object)
     )
-
-
-def held_out_precision_at_k(
-    embeddings_dir: Path, model: str, catalog: Catalog, split: Split, k: int = 5
-) -> float:
-    """Precision@k of held-out queries against every embedded product, from `lookalike embed` output."""
-    ids = np.load(embeddings_dir / model / "ids.npy")
-    vectors = np.load(embeddings_dir / model / "vectors.npy")
-    queries = np.isin(ids, np.fromiter(split.held_out, dtype=np.int64))
-    labels = dict(
-        zip(
-            catalog.products["id"].tolist(),
-            catalog.products["articleType"].fillna("").tolist(),
-            strict=True,
-        )
-    )
-    return precision_at_k(vectors[queries], ids[queries], vectors, ids, labels, k)

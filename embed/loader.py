@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from embed.registry import TEXT, Network
+from core.registry import TEXT, Network
 from embed.text_encoder import TextEncoder
 from embed.weights import CATALOG, WEIGHTS_DIR, LoadedNetwork, WeightsSource, load_network
 

@@ -7,17 +7,20 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import torch
 from PIL import Image
 
+from core.registry import Network, get_model, models_answering
 from embed.encoding import Vectors, encode_pixels
 from embed.hybrid import DEFAULT_HYBRID, HybridWeights, category_vectors, hybrid_vectors
 from embed.loader import NetworkLoader
-from embed.registry import Network, get_model, models_answering
 from embed.text import CLIP_QUERY_TEMPLATES, category_prompt, templated_vectors
 from embed.text_encoder import TextEncoder
 from embed.weights import WEIGHTS_DIR, WeightsSource
 from ingest.images import normalise
+
+Vector = npt.NDArray[np.float32]
 
 
 def normalised_pixels(images: Sequence[Image.Image]) -> torch.Tensor:
@@ -75,6 +78,21 @@ class Encoders:
         if spec.input == "hybrid":
             return hybrid_vectors(self._hybrid, vectors, vectors, vectors)
         return vectors
+
+    def encode_product(
+        self, model: str, image: Image.Image | None, text: str, category: str
+    ) -> Vector | None:
+        """One catalogue product's vector for `model` as the batch path computes it: text
+        models read its text, image models its image, `hybrid` both with its articleType; None
+        when an image model has no image to read."""
+        kind = get_model(model).input
+        if kind == "text":
+            return self.encode_texts([text])[0]
+        if image is None:
+            return None
+        if kind == "hybrid":
+            return self.encode_images(model, [image], [text], [category])[0]
+        return self.encode_images(model, [image])[0]
 
     def encode_images(
         self,

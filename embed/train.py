@@ -11,7 +11,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from embed.catalog import Catalog, open_catalog
+from core.registry import Network
+from core.settings import Settings
+from embed.catalog import CatalogueSnapshot, open_catalog
 from embed.errors import UnknownModelError
 from embed.evaluate import (
     CHUNK,
@@ -21,7 +23,6 @@ from embed.evaluate import (
     precision_at_k,
 )
 from embed.networks import DEFAULT_TIMM, ImageInput
-from embed.registry import Network
 from embed.split import Split, load_or_make_split, load_or_make_validation
 from embed.text_encoder import TextEncoder
 from embed.train_clip import ClipTraining, caption_targets, train_clip
@@ -29,7 +30,6 @@ from embed.training import save_trained
 from embed.trainset import TrainSet, training_set
 from embed.weights import CATALOG, WEIGHTS_DIR, checkpoint_path, load_network, save_checkpoint
 from embed.whitening import fit_whitened, unwhitened
-from lookalike.settings import Settings
 
 VALIDATION_QUERIES = 1000
 # Networks taught by a trained visual teacher rather than by SimCLR: chosen on validation P@5
@@ -102,7 +102,9 @@ def refit_whitening(
     return manifests
 
 
-def _training_data(settings: Settings, weights_dir: Path) -> tuple[Catalog, Split, Split, TrainSet]:
+def _training_data(
+    settings: Settings, weights_dir: Path
+) -> tuple[CatalogueSnapshot, Split, Split, TrainSet]:
     """The catalogue, its test and validation splits, and the products training may use."""
     torch.set_num_threads(2)
     catalog = open_catalog(settings.catalog_dir)
@@ -125,7 +127,7 @@ def _whiten(
 
 
 def validation_precision(
-    network: Network, catalog: Catalog, test: Split, validation: Split, weights_dir: Path
+    network: Network, catalog: CatalogueSnapshot, test: Split, validation: Split, weights_dir: Path
 ) -> float:
     """P@5 (same articleType) of validation queries against every non-test product image."""
     loaded = load_network(network, CATALOG, weights_dir)
@@ -141,7 +143,7 @@ def validation_precision(
 
 
 def _add_validation(
-    network: Network, catalog: Catalog, test: Split, validation: Split, weights_dir: Path
+    network: Network, catalog: CatalogueSnapshot, test: Split, validation: Split, weights_dir: Path
 ) -> dict[str, Any]:
     path = checkpoint_path(network, weights_dir).with_suffix(".json")
     manifest: dict[str, Any] = json.loads(path.read_text())

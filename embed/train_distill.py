@@ -15,8 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from core.registry import Network
 from embed.networks import DEFAULT_TIMM
-from embed.registry import Network
 from embed.train_ssl import SslTraining, augmented_view, headed_backbone
 from embed.training import Budget, TrainRun, channels_last, cosine_lr, run_steps, set_lr
 from embed.trainset import TrainSet

@@ -9,9 +9,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from core.registry import Network
 from embed.augment import colour_jitter, random_flip, random_greyscale, random_resized_crop
 from embed.networks import DEFAULT_TIMM, IMAGE_MEAN, IMAGE_STD, build_timm, normalise_channels
-from embed.registry import Network
 from embed.training import Budget, TrainRun, channels_last, cosine_lr, run_steps, set_lr
 from embed.trainset import TrainSet
 

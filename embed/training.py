@@ -18,7 +18,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from embed.registry import Network
+from core.registry import Network
 from embed.weights import checkpoint_path, save_checkpoint
 
 Laid = TypeVar("Laid", nn.Module, torch.Tensor)

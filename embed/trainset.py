@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from embed.catalog import Catalog
+from embed.catalog import CatalogueSnapshot
 from embed.split import Split
 
 
@@ -34,7 +34,7 @@ class TrainSet:
                 yield order[start : start + batch_size]
 
 
-def training_set(catalog: Catalog, *excluded: Split) -> TrainSet:
+def training_set(catalog: CatalogueSnapshot, *excluded: Split) -> TrainSet:
     """Products with an image in none of the `excluded` splits (test, validation)."""
     products = catalog.with_images()
     for split in excluded:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import pickle
 from dataclasses import dataclass
@@ -15,6 +14,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 from torch import nn
 
+from core.hashing import sha256_file
+from core.registry import Network
 from embed.errors import WeightsCorruptError, WeightsMissingError
 from embed.networks import (
     DEFAULT_TIMM,
@@ -24,7 +25,6 @@ from embed.networks import (
     build_clip,
     build_timm,
 )
-from embed.registry import Network
 from embed.sources import CATALOG, WeightsSource
 from embed.whitening import Whitened
 
@@ -38,15 +38,6 @@ HUB_EXAMPLES: dict[Network, str] = {
 def checkpoint_path(network: Network, weights_dir: Path = WEIGHTS_DIR) -> Path:
     """Where `lookalike train` writes (and `catalog` reads) a network's weights."""
     return weights_dir / f"{network}.safetensors"
-
-
-def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def missing_weights_message(network: Network, detail: str) -> str:

@@ -14,13 +14,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import msgspec
 
+from core.errors import LookalikeError
 from events.model import ServedList, StoredEvent
-from lookalike.errors import LookalikeError
 
 EVENTS_FILE = "events.sqlite"
 
@@ -491,20 +490,3 @@ def _run(row: Sequence[Any]) -> ExperimentRun:
     return ExperimentRun(
         int(run_id), name, design, msgspec.json.decode(arms), started_at, stopped_at
     )
-
-
-def open_event_store(url: str | None, data_dir: Path) -> EventStore:
-    """The store `url` names (`postgresql://…` or `sqlite:///path`), else `data/events.sqlite`."""
-    if url and url.startswith(("postgresql://", "postgres://")):
-        from events.postgres import PostgresEventStore
-
-        return PostgresEventStore(url)
-    from events.sqlite import SqliteEventStore
-
-    if url:
-        if not url.startswith("sqlite:///"):
-            raise LookalikeError(
-                f"LOOKALIKE_EVENTS_URL {url!r} is neither postgresql://… nor sqlite:///path"
-            )
-        return SqliteEventStore(Path(url.removeprefix("sqlite:///")))
-    return SqliteEventStore(data_dir / EVENTS_FILE)

@@ -8,7 +8,7 @@ import os
 import shutil
 import time
 from collections import Counter
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import partial
 from multiprocessing import Pool
 from pathlib import Path
@@ -18,10 +18,9 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from catalogue.database import DATABASE_FILE, CatalogueDB
+from core.errors import LookalikeError
 from ingest.images import IMAGE_SIZE, CheckedImage, check_image
-from ingest.styles import COLUMNS, RowIssue, normalise_name, read_styles
-from lookalike.errors import LookalikeError
+from ingest.styles import COLUMNS, RowIssue, StylesTable, normalise_name
 
 INGEST_VERSION = 1
 PRODUCTS_FILE = "products.parquet"
@@ -153,44 +152,26 @@ def current_fingerprint(catalog_dir: Path) -> str | None:
         return None
 
 
-def _fill_database(
-    catalog_dir: Path, frame: pd.DataFrame, fingerprint: str, discard_live_writes: bool
-) -> None:
-    """Make the catalogue database hold exactly the ingested products."""
-    rows = frame.assign(
-        image_file=(f"{catalog_dir.name}/images/" + frame["id"].astype(str) + ".png").where(
-            frame["has_image"]
-        )
-    )
-    database = CatalogueDB(catalog_dir.parent / DATABASE_FILE, create=True)
-    try:
-        database.fill(rows, fingerprint, discard_live_writes)
-    finally:
-        database.close()
+@dataclass(frozen=True)
+class StagedCatalog:
+    """A built catalogue folder, not yet in place: `swap_in` puts it there, `discard` drops it."""
+
+    build: Path
+    frame: pd.DataFrame
+    report: dict[str, Any]
 
 
-def build_catalog(
+def stage_catalog(
     source: Path,
     catalog_dir: Path,
+    table: StylesTable,
+    fingerprint: str,
     workers: int = 2,
-    force: bool = False,
-    discard_live_writes: bool = False,
-) -> dict[str, Any] | None:
-    """Ingest `source` into `catalog_dir` and the catalogue database beside it.
-
-    Returns the report, or None when already up to date. Refused (LiveWritesError) when products
-    were written through the API since the last ingest, unless `discard_live_writes`.
-    """
-    started = time.perf_counter()
-    table = read_styles(source / "styles.csv")
-    fingerprint = source_fingerprint(source)
-    database = catalog_dir.parent / DATABASE_FILE
-    if not force and current_fingerprint(catalog_dir) == fingerprint:
-        if not database.is_file() or CatalogueDB(database).fingerprint != fingerprint:
-            _fill_database(catalog_dir, load_catalog(catalog_dir), fingerprint, discard_live_writes)
-        return None
-    if database.is_file() and not discard_live_writes:
-        CatalogueDB(database).refuse_if_live_writes()
+    started: float | None = None,
+) -> StagedCatalog:
+    """Check every row and image of `source` into a new build folder beside `catalog_dir`
+    (`started`: when the ingest began, for the report's duration)."""
+    started = time.perf_counter() if started is None else started
     builds = catalog_dir.with_name(catalog_dir.name + ".builds")
     build = builds / f"{fingerprint[:12]}-{os.getpid()}-{time.time_ns()}"
     (build / "images").mkdir(parents=True)
@@ -210,12 +191,20 @@ def build_catalog(
         report = _report(frame, table, fingerprint, time.perf_counter() - started, source)
         (build / REPORT_FILE).write_text(json.dumps(report, indent=1))
         (build / HASH_FILE).write_text(fingerprint + "\n")
-        _fill_database(catalog_dir, frame, fingerprint, discard_live_writes)
-        _swap_in(build, catalog_dir)
     except BaseException:
         shutil.rmtree(build, ignore_errors=True)
         raise
-    return report
+    return StagedCatalog(build, frame, report)
+
+
+def swap_in(staged: StagedCatalog, catalog_dir: Path) -> None:
+    """Point `catalog_dir` at the staged build; drop older builds."""
+    _swap_in(staged.build, catalog_dir)
+
+
+def discard(staged: StagedCatalog) -> None:
+    """Drop a staged build that will not be used."""
+    shutil.rmtree(staged.build, ignore_errors=True)
 
 
 def load_catalog(catalog_dir: Path) -> pd.DataFrame:

@@ -9,22 +9,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from lookalike.errors import LookalikeError
-from lookalike.ids import parse_product_id
+from core.errors import LookalikeError
+from core.ids import parse_product_id
+from core.schema import COLUMNS, TEXT_COLUMNS
 
-COLUMNS = (
-    "id",
-    "gender",
-    "masterCategory",
-    "subCategory",
-    "articleType",
-    "baseColour",
-    "season",
-    "year",
-    "usage",
-    "productDisplayName",
-)
-TEXT_COLUMNS = tuple(c for c in COLUMNS if c not in ("id", "year"))
 NULL_MARKERS = frozenset({"", "NA"})
 
 

@@ -12,9 +12,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from lookalike.errors import LookalikeError
+from core.errors import LookalikeError
 
-STAGES = ("ingest", "embed", "store", "catalogue", "api", "ui", "simulate", "ranker", "bench")
+STAGES = ("catalogue", "embed", "store", "api", "ui", "simulate", "ranker", "bench")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from events.store import open_event_store
-from lookalike.settings import Settings
+from core.settings import Settings
+from events.factory import open_event_store
 from ranker.train import train_ranker
 
 

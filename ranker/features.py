@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from embed.registry import MODELS
+from core.registry import MODELS
 from events.store import EventStore, EventStoreUnavailable
 from ranker.profiles import Profiles
 from store.protocol import KEYWORD_FIELDS

@@ -22,9 +22,9 @@ import numpy as np
 import numpy.typing as npt
 from tqdm import tqdm
 
+from core.errors import LookalikeError
 from events.model import ServedList
 from events.store import EventStore
-from lookalike.errors import LookalikeError
 from ranker.features import FEATURES
 from ranker.model import COMPILED_FILE, LATEST, MANIFEST, MODEL_FILE, SERVED_POSITION, new_version
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from lookalike.errors import LookalikeError
+from core.errors import LookalikeError
 
 Vectors = npt.NDArray[np.float32]
 # Encodes articleType names to unit vectors in the same space (the category prompt applied).
@@ -35,14 +35,7 @@ class CategorySimilarity:
     @classmethod
     def load(cls, folder: Path, encode: CategoryEncoder | None = None) -> CategorySimilarity:
         """Read `names.json` + `vectors.npy` written by `lookalike embed`."""
-        try:
-            names = json.loads((folder / "names.json").read_text())
-            vectors = np.load(folder / "vectors.npy")
-        except OSError as exc:
-            raise LookalikeError(
-                f"{folder}: category vectors missing ({exc}); run `lookalike embed`"
-            ) from exc
-        return cls(list(names), vectors, encode)
+        return cls(*read_categories(folder), encode)
 
     def similarity(self, a: str | None, b: str | None) -> float:
         """Cosine between two articleTypes; 1 when equal, 0 when either is missing."""
@@ -82,3 +75,15 @@ class CategorySimilarity:
         scores = self.unit @ vector
         order = [int(i) for i in np.argsort(-scores) if self.names[int(i)] != name]
         return [(self.names[i], float(scores[i])) for i in order[:k]]
+
+
+def read_categories(folder: Path) -> tuple[list[str], Vectors]:
+    """The articleType names and their vectors written by `lookalike embed`."""
+    try:
+        names = json.loads((folder / "names.json").read_text())
+        vectors = np.load(folder / "vectors.npy")
+    except OSError as exc:
+        raise LookalikeError(
+            f"{folder}: category vectors missing ({exc}); run `lookalike embed`"
+        ) from exc
+    return list(names), vectors

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from lookalike.settings import Settings
+from core.settings import Settings
 from simulate.shoppers import COLOURS
 from simulate.traffic import Traffic, run
 

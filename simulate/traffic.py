@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 from tqdm import tqdm
 
-from lookalike.errors import LookalikeError
+from core.errors import LookalikeError
 from simulate.shoppers import Shopper, react
 
 EVENT_BATCH = 200

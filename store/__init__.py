@@ -4,7 +4,14 @@
 fills a new one that atomically replaces the live one; `lookalike index` does this per model.
 """
 
-from store.factory import build_collection, collection_record, get_backend, open_store
+from store.factory import (
+    Backend,
+    backend_type,
+    build_collection,
+    collection_record,
+    get_backend,
+    open_store,
+)
 from store.mirror import MirroredStore, open_for_serving
 from store.names import BACKENDS, MODELS
 from store.options import DEFAULT_SEARCH_EF, BuildOptions, HnswParams
@@ -16,6 +23,7 @@ __all__ = [
     "DEFAULT_SEARCH_EF",
     "KEYWORD_FIELDS",
     "MODELS",
+    "Backend",
     "BuildOptions",
     "CollectionInfo",
     "Filter",
@@ -24,6 +32,7 @@ __all__ = [
     "MirroredStore",
     "Payload",
     "VectorStore",
+    "backend_type",
     "build_collection",
     "collection_record",
     "get_backend",

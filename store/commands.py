@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from lookalike.settings import Settings
+from core.settings import Settings
 from store.errors import StoreError
 from store.names import BACKENDS, MODELS
 from store.options import BuildOptions, HnswParams

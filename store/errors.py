@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lookalike.errors import LookalikeError
+from core.errors import LookalikeError
 
 
 class StoreError(LookalikeError):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import contextlib
 import secrets
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from lookalike.settings import Settings
+from core.settings import Settings
 from store.errors import UnknownBackendError
 from store.names import BACKENDS
 from store.options import DEFAULT_SEARCH_EF, BuildOptions
@@ -18,9 +18,15 @@ if TYPE_CHECKING:
 
 
 class Backend(Protocol):
-    """Where collections live; each backend module provides one."""
+    """Where collections live; each backend module provides one.
+
+    Capabilities are flags on the class, readable before anything is opened: `writable` (the
+    API may upsert and delete), `blocking` (a store call waits on I/O or releases the GIL, so it
+    belongs in a worker thread rather than on the event loop)."""
 
     name: str
+    writable: ClassVar[bool]
+    blocking: ClassVar[bool]
 
     def record(self, collection: str) -> dict[str, Any] | None:
         """The live build's record, or None if the collection was never built."""
@@ -44,26 +50,38 @@ class Backend(Protocol):
 def get_backend(
     settings: Settings, backend: str | None = None, client: QdrantClient | None = None
 ) -> Backend:
-    """The backend named `backend` (default `settings.backend`); `client` serves `qdrant`.
+    """The backend named `backend` (default `settings.backend`); `client` serves `qdrant`."""
+    name = backend or settings.backend
+    kind = backend_type(name)
+    if name == "qdrant-embedded":
+        return kind(settings.qdrant_dir)  # type: ignore[call-arg]
+    if name == "faiss":
+        return kind(settings.faiss_dir)  # type: ignore[call-arg]
+    from store.backends.qdrant_server import connect
+
+    if client is not None:
+        return kind(client, "the given client", owns_client=False)  # type: ignore[call-arg]
+    connection = connect(settings.qdrant_url, settings.qdrant_api_key)
+    return kind(connection, settings.qdrant_url, owns_client=True)  # type: ignore[call-arg]
+
+
+def backend_type(name: str) -> type[Backend]:
+    """The class of the backend named `name`: its capability flags, without opening anything.
 
     Backend modules are imported on first use: each engine's library is slow to import.
     """
-    name = backend or settings.backend
     if name == "qdrant-embedded":
-        from store.qdrant_embedded import EmbeddedQdrantBackend
+        from store.backends.qdrant_embedded import EmbeddedQdrantBackend
 
-        return EmbeddedQdrantBackend(settings.qdrant_dir)
+        return EmbeddedQdrantBackend
     if name == "faiss":
-        from store.faiss_store import FaissBackend
+        from store.backends.faiss_store import FaissBackend
 
-        return FaissBackend(settings.faiss_dir)
+        return FaissBackend
     if name == "qdrant":
-        from store.qdrant_server import QdrantServerBackend, connect
+        from store.backends.qdrant_server import QdrantServerBackend
 
-        if client is not None:
-            return QdrantServerBackend(client, "the given client", owns_client=False)
-        connection = connect(settings.qdrant_url, settings.qdrant_api_key)
-        return QdrantServerBackend(connection, settings.qdrant_url, owns_client=True)
+        return QdrantServerBackend
     raise UnknownBackendError(f"unknown backend {name!r}: choose one of {', '.join(BACKENDS)}")
 
 

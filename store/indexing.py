@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,8 +13,9 @@ import numpy.typing as npt
 from tqdm import tqdm
 
 from catalogue.database import CatalogueDB, CatalogueNotReadyError
-from ingest.styles import COLUMNS
-from lookalike.settings import Settings
+from core.manifest import MANIFEST_FILE, manifest_path, read_manifest_checked
+from core.schema import COLUMNS
+from core.settings import Settings
 from store.errors import CatalogError, EmbeddingsError
 from store.factory import build_collection, collection_record
 from store.names import MODELS
@@ -57,14 +56,13 @@ class Embeddings:
 def load_embeddings(embeddings_dir: Path, model: str) -> Embeddings:
     """`<embeddings_dir>/<model>/` read (vectors memory-mapped) and checked against the manifest."""
     folder = embeddings_dir / model
-    missing = [n for n in ("vectors.npy", "ids.npy", "manifest.json") if not (folder / n).is_file()]
+    missing = [n for n in ("vectors.npy", "ids.npy", MANIFEST_FILE) if not (folder / n).is_file()]
     if missing:
         raise EmbeddingsError(
             f"no {model} embeddings in {folder} (missing {', '.join(missing)}): {EMBED_HINT}"
         )
-    raw = (folder / "manifest.json").read_bytes()
     try:
-        manifest = json.loads(raw)
+        manifest, digest = read_manifest_checked(folder)
         dim, count = int(manifest["dim"]), int(manifest["count"])
         named = manifest["model"]
     except (ValueError, KeyError, TypeError) as exc:
@@ -87,12 +85,11 @@ def load_embeddings(embeddings_dir: Path, model: str) -> Embeddings:
         )
     if np.unique(ids).size != count:
         raise EmbeddingsError(f"{folder}/ids.npy repeats ids: re-run `lookalike embed`")
-    digest = hashlib.sha256(raw).hexdigest()
     version = int(manifest.get("catalogue_version", 0))
     return Embeddings(model, ids.astype(np.int64), vectors, digest, version)
 
 
-class Catalogue:
+class CataloguePayloads:
     """Product metadata keyed by catalogue id, turned into payloads (from the catalogue service)."""
 
     def __init__(self, database_file: Path) -> None:
@@ -146,7 +143,7 @@ class IndexReport:
 def index_model(
     settings: Settings,
     model: str,
-    catalogue: Catalogue,
+    catalogue: CataloguePayloads,
     *,
     backend: str,
     options: BuildOptions,
@@ -205,7 +202,7 @@ def _matches(live: dict[str, Any], source: dict[str, Any], options: dict[str, An
 
 def available_models(embeddings_dir: Path) -> list[str]:
     """The models that have embeddings on disk."""
-    return [m for m in MODELS if (embeddings_dir / m / "manifest.json").is_file()]
+    return [m for m in MODELS if manifest_path(embeddings_dir / m).is_file()]
 
 
 def index_models(
@@ -222,7 +219,7 @@ def index_models(
     chosen = list(models) if models else available_models(settings.embeddings_dir)
     if not chosen:
         raise EmbeddingsError(f"no embeddings under {settings.embeddings_dir}: {EMBED_HINT}")
-    catalogue = Catalogue(settings.catalogue_db)
+    catalogue = CataloguePayloads(settings.catalogue_db)
     return [
         index_model(
             settings,

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from lookalike.settings import Settings
+from core.settings import Settings
 from store.errors import EmbeddingsError
 from store.factory import collection_record, open_store
 from store.indexing import Embeddings, load_embeddings
@@ -94,15 +94,19 @@ class MirroredStore:
         self._inner.close()
 
 
-def open_for_serving(settings: Settings, collection: str, **options: Any) -> VectorStore:
-    """`open_store`, with a vector mirror when the live build came from the embeddings on disk."""
+def open_for_serving(
+    settings: Settings, collection: str, record: dict[str, Any] | None = None, **options: Any
+) -> VectorStore:
+    """`open_store`, with a vector mirror when the live build came from the embeddings on disk
+    (`record`: the live build's, when the caller has read it already)."""
     store = open_store(settings, collection, **options)
     try:
         embeddings = load_embeddings(settings.embeddings_dir, collection)
     except EmbeddingsError:
         return store
     backend = {k: v for k, v in options.items() if k in ("backend", "client")}
-    record = collection_record(settings, collection, **backend) or {}
+    if record is None:
+        record = collection_record(settings, collection, **backend) or {}
     if record.get("source", {}).get("manifest_sha256") != embeddings.manifest_sha256:
         return store
     return MirroredStore(store, embeddings)

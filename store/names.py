@@ -1,6 +1,6 @@
 """Names of the backends and of the collections (one per registered embedding model)."""
 
-from embed.registry import MODELS as REGISTERED
+from core.registry import MODELS as REGISTERED
 
 BACKENDS = ("qdrant-embedded", "qdrant", "faiss")
 MODELS = tuple(REGISTERED)

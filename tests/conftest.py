@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from api.app import create_app
-from api.services import Services
-from embed.registry import MODELS
-from ingest.catalog import build_catalog
-from lookalike.settings import Settings
+from catalogue.fill import build_catalog
+from core.registry import MODELS
+from core.settings import Settings
+from service.app import Services
 from tests.postgres import PostgresServer
 from tests.serving import serve_in_thread
 

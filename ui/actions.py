@@ -10,7 +10,7 @@ from uuid import uuid4
 
 import gradio as gr
 
-from api.schemas import CategoryMode, Product, SearchServed
+from service.schemas import CategoryMode, Product, SearchServed
 from ui.client import ApiError, LookalikeClient, Tuning
 from ui.guide import FILTERS
 from ui.views import (

@@ -12,7 +12,8 @@ from uuid import uuid4
 import httpx
 import msgspec
 
-from api.schemas import (
+from core.errors import LookalikeError
+from service.schemas import (
     CategoryMode,
     ErrorBody,
     Health,
@@ -22,7 +23,6 @@ from api.schemas import (
     RecommendServed,
     SearchServed,
 )
-from lookalike.errors import LookalikeError
 from ui.shapes import EventsTaken, ExperimentListed, ExperimentResult
 
 T = TypeVar("T")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from lookalike.settings import Settings
+from core.settings import Settings
 
 # Gradio reads these at import: no telemetry, no update checks, nothing fetched at start.
 OFFLINE_ENV = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from api.schemas import Recommendation
+from service.schemas import Recommendation
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-# Served model -> (label, when to use it). `clip_text` serves text search only.
-MODELS: dict[str, tuple[str, str]] = {
+from core.registry import models_answering
+
+# Model -> (label, when to use it), for the models that answer a catalogue product.
+_PRODUCT_LABELS: dict[str, tuple[str, str]] = {
     "resnet": (
         "ResNet",
         "Visual twins: same shape, texture and colour. Use for 'more of exactly this'.",
@@ -23,11 +25,14 @@ MODELS: dict[str, tuple[str, str]] = {
 }
 # `POST /search` serves text in the text encoder's space (CLIP images, product texts, hybrid)
 # and photos with the image networks.
-TEXT_SEARCH_MODELS = {
+_TEXT_LABELS = {
     "clip": "CLIP · words → photos",
     "clip_text": "Text · words → product descriptions",
     "hybrid": "Hybrid · words → photo + description + category",
 }
+# Which models the UI offers comes from the registry; the UI only words them.
+MODELS = {model: _PRODUCT_LABELS[model] for model in models_answering("product")}
+TEXT_SEARCH_MODELS = {model: _TEXT_LABELS[model] for model in models_answering("text")}
 PHOTO_SEARCH_MODELS = {"clip": "CLIP", "resnet": "ResNet", "efficientnet": "EfficientNet"}
 DEFAULT_MODEL = "hybrid"
 

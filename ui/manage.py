@@ -8,8 +8,8 @@ from typing import Any
 
 import gradio as gr
 
-from api.schemas import ProductWritten
 from catalogue.records import FIELDS as METADATA_FIELDS
+from service.schemas import ProductWritten
 from ui.actions import Actions, Views
 from ui.client import ApiError
 from ui.views import error_banner, notice

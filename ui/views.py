@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-from api.schemas import (
+from service.schemas import (
     ModelInfo,
     Parameters,
     Product,

@@ -5,8 +5,9 @@ from __future__ import annotations
 from litestar import Controller, get
 from litestar.di import NamedDependency
 
-from api.schemas import CatalogInfo
-from api.services import Services
+from service.products import Products
+from service.schemas import CatalogInfo
+from service.writes import ProductWrites
 
 
 class CatalogController(Controller):
@@ -15,14 +16,16 @@ class CatalogController(Controller):
     path = "/catalog"
 
     @get(sync_to_thread=True)  # a database query
-    def catalog(self, services: NamedDependency[Services]) -> CatalogInfo:
+    def catalog(
+        self, products: NamedDependency[Products], writes: NamedDependency[ProductWrites]
+    ) -> CatalogInfo:
         """Product counts (with / without image), the catalogue version, the last write time."""
-        stats = services.catalogue.database.stats()
+        stats = products.stats()
         return CatalogInfo(
             products=stats.products,
             with_image=stats.with_image,
             without_image=stats.without_image,
             version=stats.version,
             last_write=stats.last_write,
-            writes_enabled=services.writable and bool(services.settings.api_key),
+            writes_enabled=writes.enabled,
         )

@@ -10,11 +10,11 @@ from litestar.di import NamedDependency
 
 from api.auth import require_events_key
 from api.errors import ApiError
-from api.loop import ShopperLoop, unavailable
-from api.views import errors, json_value
+from api.views import errors, json_value, unavailable
 from events.intake import take_events
 from events.model import MAX_BATCH, Event
 from events.store import EventStoreUnavailable
+from service.learning import ShopperLoop
 
 MAX_EVENTS_BODY = 1024 * 1024  # 1,000 events of ~300 bytes, with room
 

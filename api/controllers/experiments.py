@@ -11,12 +11,12 @@ from litestar.params import Parameter
 
 from api.auth import require_write_key
 from api.errors import ApiError
-from api.loop import ShopperLoop, unavailable
-from api.views import errors, json_value
-from embed.registry import models_answering
+from api.views import errors, json_value, unavailable
+from core.registry import models_answering
 from events.store import EventStoreUnavailable, ExperimentConflict
 from experiments.design import InvalidExperiment, parse_spec, valid_name
 from experiments.stats import ExperimentResult
+from service.learning import ShopperLoop
 
 RECOMMEND_MODELS = models_answering("product")
 Name = Annotated[str, Parameter(description="1–64 characters of A-Z a-z 0-9 . _ -")]

@@ -14,17 +14,17 @@ from prometheus_client import (
     multiprocess,
 )
 
-from api import metrics
-from api.services import Services
+from service import metrics
+from service.products import Products
 
 
 class MetricsController(Controller):
     """Requests by route and status, latencies per route and pipeline stage, cache, store."""
 
     @get("/metrics", include_in_schema=False)
-    async def metrics(self, services: NamedDependency[Services]) -> Response[bytes]:
+    async def metrics(self, products: NamedDependency[Products]) -> Response[bytes]:
         """The metrics in Prometheus' text format."""
-        metrics.CATALOGUE_VERSION.set(services.catalogue.version)
+        metrics.CATALOGUE_VERSION.set(products.version)
         registry = REGISTRY
         if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
             registry = CollectorRegistry()

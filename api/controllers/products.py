@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any
 
 import anyio.to_thread
@@ -13,22 +12,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from api.auth import require_write_key
 from api.errors import ApiError
-from api.schemas import Product, ProductWritten
-from api.services import Services, product_view
-from api.views import (
-    errors,
-    json_value,
-    not_found,
-    product_id_or_404,
-    product_or_404,
-    upload_bytes,
-)
-from catalogue.live import (
-    ProductExistsError,
-    StoreWriteError,
-    UnknownProductError,
-    WriteResult,
-)
+from api.views import errors, json_value, upload_bytes
 from catalogue.records import (
     MAX_UPLOAD,
     InvalidProduct,
@@ -37,6 +21,9 @@ from catalogue.records import (
     product_id_of,
     product_image,
 )
+from service.products import Products, product_id_or_404, product_view
+from service.schemas import Product, ProductWritten
+from service.writes import ProductWrites, WriteResult
 
 # A form without a file may come url-encoded; a product without image needs no file.
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
@@ -80,24 +67,6 @@ async def _product_form(
     return product_id, fields, image
 
 
-async def _write(services: Services, write: Callable[[], WriteResult]) -> WriteResult:
-    """Run a catalogue write off the event loop, turning its refusals into HTTP errors."""
-    if not services.writable:
-        raise ApiError(
-            501,
-            f"the {services.settings.backend} backend serves read-only builds; run the API with "
-            "--backend qdrant-embedded or qdrant to take writes",
-        )
-    try:
-        return await services.on_model_thread(write)
-    except ProductExistsError as exc:
-        raise ApiError(409, str(exc), "id") from exc
-    except UnknownProductError as exc:
-        raise ApiError(404, str(exc)) from exc
-    except StoreWriteError as exc:
-        raise ApiError(503, str(exc)) from exc
-
-
 def _written(result: WriteResult) -> ProductWritten:
     assert result.record is not None
     return ProductWritten(
@@ -115,24 +84,24 @@ class ProductController(Controller):
     @get(sync_to_thread=True, responses=errors(400))  # a database query
     def find_products(
         self,
-        services: NamedDependency[Services],
+        products: NamedDependency[Products],
         q: Annotated[str, Parameter(description="words of the product name", max_length=200)] = "",
         limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
     ) -> list[Product]:
         """Products whose name contains every word of `q` (for pickers)."""
-        return services.find(q, limit)
+        return products.find(q, limit)
 
     @get("/random", sync_to_thread=False, responses=errors(404))
-    def random_product(self, services: NamedDependency[Services]) -> Product:
+    def random_product(self, products: NamedDependency[Products]) -> Product:
         """A random product with an image."""
-        return services.random_product()
+        return products.random_product()
 
     @get("/{product_id:str}", sync_to_thread=False, responses=errors(404))
     def get_product(
-        self, services: NamedDependency[Services], product_id: FromPath[str]
+        self, products: NamedDependency[Products], product_id: FromPath[str]
     ) -> Product:
         """One catalogue product."""
-        return product_or_404(services, product_id)
+        return products.product_or_404(product_id)
 
     @get(
         "/{product_id:str}/image",
@@ -142,19 +111,13 @@ class ProductController(Controller):
     )
     def get_product_image(
         self,
-        services: NamedDependency[Services],
+        products: NamedDependency[Products],
         request: Request[Any, Any, Any],
         product_id: FromPath[str],
     ) -> Response[bytes]:
         """The normalised 80×80 product image (PNG); its ETag changes with the image."""
-        pid = product_id_or_404(product_id)
-        record = services.catalogue.get(pid)
-        if record is None:
-            raise not_found(product_id)
-        path = services.catalogue.image_path(record) if record["has_image"] else None
-        if path is None:
-            raise ApiError(404, f"product {pid} has no usable image")
-        etag = f'"{record.get("image_sha1") or pid}"'
+        record, path = products.image(product_id)
+        etag = f'"{record.get("image_sha1") or record["id"]}"'
         headers = {"ETag": etag, "Cache-Control": "public, no-cache"}
         if request.headers.get("if-none-match") == etag:
             return Response(b"", status_code=304, headers=headers)
@@ -167,13 +130,10 @@ class ProductController(Controller):
         request_max_body_size=MAX_UPLOAD + 1024 * 1024,
     )
     async def create_product(
-        self, services: NamedDependency[Services], request: Request[Any, Any, Any]
+        self, writes: NamedDependency[ProductWrites], request: Request[Any, Any, Any]
     ) -> ProductWritten:
         """Add a product: multipart `metadata` (JSON with `id`) and an optional `image`."""
-        product_id, fields, image = await _product_form(request, None)
-        return _written(
-            await _write(services, lambda: services.catalogue.create(product_id, fields, image))
-        )
+        return _written(await writes.create(*await _product_form(request, None)))
 
     @put(
         "/{product_id:str}",
@@ -183,21 +143,21 @@ class ProductController(Controller):
     )
     async def replace_product(
         self,
-        services: NamedDependency[Services],
+        writes: NamedDependency[ProductWrites],
         request: Request[Any, Any, Any],
         product_id: FromPath[str],
     ) -> Response[ProductWritten]:
         """Create or replace a product (same form as POST; no image: kept text-only)."""
         pid, fields, image = await _product_form(request, product_id_or_404(product_id))
-        existed = services.catalogue.get(pid) is not None
-        result = await _write(services, lambda: services.catalogue.put(pid, fields, image))
+        existed = writes.exists(pid)
+        result = await writes.put(pid, fields, image)
         status = HTTP_200_OK if existed else HTTP_201_CREATED
         return Response(_written(result), status_code=status)
 
     @patch("/{product_id:str}", guards=[require_write_key], responses=WRITE_ERRORS)
     async def change_product(
         self,
-        services: NamedDependency[Services],
+        writes: NamedDependency[ProductWrites],
         request: Request[Any, Any, Any],
         product_id: FromPath[str],
     ) -> ProductWritten:
@@ -207,12 +167,11 @@ class ProductController(Controller):
             fields = metadata_fields(_object(await request.body(), "body"), partial=True)
         except InvalidProduct as exc:
             raise ApiError(exc.status, str(exc), exc.field) from exc
-        return _written(await _write(services, lambda: services.catalogue.patch(pid, fields)))
+        return _written(await writes.patch(pid, fields))
 
     @delete("/{product_id:str}", guards=[require_write_key], responses=WRITE_ERRORS)
     async def delete_product(
-        self, services: NamedDependency[Services], product_id: FromPath[str]
+        self, writes: NamedDependency[ProductWrites], product_id: FromPath[str]
     ) -> None:
         """Remove a product from the catalogue and every model."""
-        pid = product_id_or_404(product_id)
-        await _write(services, lambda: services.catalogue.delete(pid))
+        await writes.delete(product_id_or_404(product_id))

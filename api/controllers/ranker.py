@@ -7,8 +7,8 @@ from typing import Any
 from litestar import Controller, get
 from litestar.di import NamedDependency
 
-from api.loop import ShopperLoop
 from api.views import errors
+from service.learning import ShopperLoop
 
 
 class RankerController(Controller):

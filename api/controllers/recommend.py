@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import partial
 from typing import Annotated
 
@@ -10,29 +9,12 @@ from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.params import Parameter
 
-from api.cache import cache_key
-from api.errors import ApiError
-from api.loop import ListRequest, ShopperLoop
-from api.schemas import CategoryMode, RecommendResponse, RecommendServed
-from api.services import Services
-from api.views import (
-    CACHE_HEADERS,
-    UserId,
-    answer_fields,
-    answer_spec,
-    cached_body,
-    check_params,
-    list_diversity,
-    model_store,
-    pipeline_params,
-    product_or_404,
-)
-from embed.registry import models_answering
-from lookalike.ids import parse_product_id
-from recommend.pipeline import Params, RankerName, Scorer, recommend
-from store.protocol import Payload
+from api.views import CACHE_HEADERS, UserId, answer_spec, served_response
+from recommend.pipeline import Params, RankerName
+from service.learning import ListRequest, ShopperLoop
+from service.recommender import Recommender, Served, check_params, pipeline_params
+from service.schemas import CategoryMode, RecommendServed
 
-RECOMMEND_MODELS = models_answering("product")
 Filter = Annotated[str | None, Parameter(description="exact payload match", max_length=100)]
 
 
@@ -42,12 +24,12 @@ class RecommendController(Controller):
     path = "/recommend"
 
     @get(
-        responses=answer_spec(RecommendServed, 400, 404, 503, status_code=200),
+        responses=answer_spec(RecommendServed, 400, 404, 409, 503),
         response_headers=CACHE_HEADERS,
     )
     async def get_recommendations(
         self,
-        services: NamedDependency[Services],
+        recommender: NamedDependency[Recommender],
         loop: NamedDependency[ShopperLoop],
         product_id: Annotated[str, Parameter(description="catalogue id of the query product")],
         model: Annotated[
@@ -69,27 +51,24 @@ class RecommendController(Controller):
         user_id: UserId = None,
         ranker: Annotated[
             RankerName,
-            Parameter(description="static: today's re-rank | learned: the trained model"),
+            Parameter(description="static: the category re-rank | learned: the trained model"),
         ] = "static",
     ) -> Response[bytes]:
-        """Products similar to one catalogue product: ANN recall → MMR → category re-rank.
+        """Products similar to one catalogue product: ANN recall → MMR → category re-rank (or,
+        with `ranker=learned`, the trained model scores every recalled candidate).
 
         Answers are cached (header `X-Cache`) until the catalogue or the collection changes.
         Every list gets a `ranking_id` (for `POST /events`) and is logged; with a `user_id`, a
         running experiment assigns the shopper to an arm whose parameters win.
         """
         filters = {
-            k: v
-            for k, v in {
-                "gender": gender,
-                "masterCategory": masterCategory,
-                "subCategory": subCategory,
-                "articleType": articleType,
-                "baseColour": baseColour,
-                "season": season,
-                "usage": usage,
-            }.items()
-            if v
+            "gender": gender,
+            "masterCategory": masterCategory,
+            "subCategory": subCategory,
+            "articleType": articleType,
+            "baseColour": baseColour,
+            "season": season,
+            "usage": usage,
         }
         params = pipeline_params(
             top_k,
@@ -98,75 +77,25 @@ class RecommendController(Controller):
             category_mode=category_mode,
             w_sim=w_sim,
             w_cat=w_cat,
-            filters=filters,
+            filters={k: v for k, v in filters.items() if v},
             ranker=ranker,
         )
-        qid = parse_product_id(product_id)
 
-        async def compute(model: str, params: Params) -> tuple[bytes, str]:
-            learned = loop.answer_scope(params, user_id)
-            scope = services.answer_scope(model)
-            key = None
-            if qid is not None and learned is not None:
-                key = cache_key("recommend", model, qid, params, scope, learned)
-            scorer = None
-            if params.ranker == "learned":
-                scorer = partial(loop.scorer, model=model, user_id=user_id)
-            return await cached_body(
-                services,
-                "recommend",
-                key,
-                lambda: services.store_work(
-                    _recommend, services, model, product_id, params, scorer
-                ),
-            )
+        async def compute(model: str, params: Params) -> Served:
+            if params.ranker == "static":
+                return await recommender.similar(model, product_id, params)
+            scorer = partial(loop.scorer, model=model, user_id=user_id)
+            depends_on = loop.answer_scope(params, user_id)
+            return await recommender.similar(model, product_id, params, scorer, depends_on)
 
-        return await loop.serve(
-            ListRequest(
-                "recommend",
-                product_id,
-                user_id,
-                model,
-                params,
-                compute,
-                check_params,
-                lambda model, ids: list_diversity(services, model, ids),
-            )
+        request = ListRequest(
+            "recommend",
+            product_id,
+            user_id,
+            model,
+            params,
+            compute,
+            check_params,
+            recommender.diversity,
         )
-
-
-def _recommend(
-    services: Services,
-    model: str,
-    product_id: str,
-    params: Params,
-    scorer_for: Callable[[Payload], Scorer] | None = None,
-) -> RecommendResponse:
-    """The recommendation pipeline for a catalogue product (blocking: `Services.store_work`
-    runs it)."""
-    store = model_store(services, model, RECOMMEND_MODELS)
-    query = product_or_404(services, product_id)
-    qid = int(query.product_id)
-    vector = store.vectors([qid]).get(qid)
-    if vector is None:
-        why = "it has no usable image" if not query.has_image else "it is not in the collection"
-        raise ApiError(
-            404,
-            f"product {qid} has no {model} vector: {why}; find products like it by its "
-            "text with POST /search (model clip_text)",
-        )
-    outcome = recommend(
-        store,
-        vector,
-        params,
-        services.categories,
-        query.articleType,
-        frozenset({qid}),
-        services.payload,
-        None if scorer_for is None else scorer_for(services.payload(qid)),
-    )
-    return RecommendResponse(
-        query_product_id=query.product_id,
-        query=query,
-        **answer_fields(services, model, params, outcome, "recommend"),
-    )
+        return served_response(await loop.serve(request))

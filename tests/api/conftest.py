@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from core.settings import Settings
 from ingest.catalog import load_catalog
-from lookalike.settings import Settings
 
 
 @pytest.fixture(scope="session")

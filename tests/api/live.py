@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from lookalike.settings import Settings
+from core.settings import Settings
 from tests.conftest import SHARED
 
 API_KEY = "test-key-123"

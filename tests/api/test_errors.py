@@ -14,8 +14,8 @@ from litestar.testing import TestClient
 from PIL import Image
 
 from api.app import create_app
-from api.services import Services
-from lookalike.settings import Settings
+from core.settings import Settings
+from service.app import Services
 
 
 @pytest.mark.parametrize(

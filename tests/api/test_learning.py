@@ -14,11 +14,11 @@ from typing import Any
 import httpx
 import pytest
 
-from api.app import catalogue_payload, create_app
-from api.loop import ShopperLoop
-from api.services import Services
-from events.store import open_event_store
-from lookalike.settings import Settings
+from api.app import create_app
+from core.settings import Settings
+from events.factory import open_event_store
+from service.app import Services
+from service.learning import ShopperLoop
 from simulate.traffic import Traffic, run
 from tests.api.live import AUTH, copy_data
 from tests.api.test_live_durability import Server
@@ -49,7 +49,7 @@ class Shop:
 
 def _shop(settings: Settings, what: str, flush_every_s: float) -> Iterator[Shop]:
     services = Services.load(settings)
-    loop = ShopperLoop.open(settings, catalogue_payload(services))
+    loop = ShopperLoop.open(settings, services.products.payload_of)
     loop.log.every_s = flush_every_s
     with (
         serve_in_thread(create_app(services, watch_builds=False, loop=loop), what) as url,

@@ -14,11 +14,11 @@ import pytest
 from qdrant_client import QdrantClient
 
 from api.app import create_app
-from api.services import Services
 from catalogue.database import CatalogueDB
 from catalogue.records import MAX_UPLOAD
-from embed.registry import MODELS
-from lookalike.settings import Settings
+from core.registry import MODELS
+from core.settings import Settings
+from service.app import Services
 from store import BuildOptions
 from store.indexing import index_models
 from store.protocol import Payload, Vector, VectorStore

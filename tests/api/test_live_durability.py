@@ -16,9 +16,9 @@ import httpx
 import pytest
 
 from api.app import create_app
-from api.services import Services
-from embed.registry import MODELS
-from lookalike.settings import Settings
+from core.registry import MODELS
+from core.settings import Settings
+from service.app import Services
 from store import BuildOptions
 from store.indexing import index_models
 from tests.api.live import API_KEY, AUTH, copy_data, metadata, photo, post_product

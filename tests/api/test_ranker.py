@@ -10,15 +10,15 @@ import httpx
 import numpy as np
 import pytest
 
-from api.app import catalogue_payload, create_app
-from api.loop import ShopperLoop
-from api.services import Services
+from api.app import create_app
+from core.errors import LookalikeError
+from core.settings import Settings
+from events.factory import open_event_store
 from events.model import AnsweredResult
-from events.store import open_event_store
-from lookalike.errors import LookalikeError
-from lookalike.settings import Settings
 from ranker.features import FEATURES
 from ranker.train import MIN_CLICKED_LISTS, logged_lists, train_ranker
+from service.app import Services
+from service.learning import ShopperLoop
 from simulate.traffic import Traffic, run
 from tests.api.live import copy_data
 from tests.serving import serve_in_thread
@@ -40,7 +40,7 @@ def shop(slice_snapshot: Settings, tmp_path_factory: pytest.TempPathFactory) -> 
     """The slice served with its own event store, no trained ranker at first."""
     settings = copy_data(slice_snapshot, tmp_path_factory.mktemp("ranker") / "data")
     services = Services.load(settings)
-    loop = ShopperLoop.open(settings, catalogue_payload(services))
+    loop = ShopperLoop.open(settings, services.products.payload_of)
     loop.log.every_s = 0.2
     loop.rankers.every_s = 0.5
     with (
@@ -118,7 +118,7 @@ def test_logged_features_are_the_features_served_and_trained_on(shop: Shop, trai
     while len(shop.loop.log) and time.monotonic() < deadline:
         time.sleep(0.1)
     [record] = [s for s in shop.loop.store.served_lists() if s.ranking_id == answer["ranking_id"]]
-    logged = np.array([[item.features[f] for f in FEATURES] for item in record.shown])
+    logged = np.array([[(item.features or {})[f] for f in FEATURES] for item in record.shown])
     np.testing.assert_allclose(logged, now)
     lists = logged_lists(shop.loop.store)
     np.testing.assert_allclose(lists.features[-4:], logged)  # training reads exactly these
@@ -128,8 +128,8 @@ def test_contributions_sum_to_the_score(shop: Shop, trained: dict) -> None:
     ranker = shop.loop.rankers.current
     assert ranker is not None
     rows = logged_lists(shop.loop.store).features[:200]
-    full = ranker.booster.predict(ranker._inputs(rows), pred_contrib=True)
-    np.testing.assert_allclose(full.sum(axis=1), ranker.scores(rows), atol=1e-9)
+    full = np.asarray(ranker.booster.predict(ranker._inputs(rows), pred_contrib=True))
+    np.testing.assert_allclose(full.sum(axis=1), np.asarray(ranker.scores(rows)), atol=1e-9)
 
 
 def test_a_new_model_is_picked_up_without_a_restart_and_keys_the_cache(

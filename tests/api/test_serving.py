@@ -20,9 +20,9 @@ import httpx
 import pytest
 
 from api.app import create_app
-from api.services import Services
 from bench.redis_server import RedisServer
-from lookalike.settings import Settings
+from core.settings import Settings
+from service.app import Services
 from store import BuildOptions
 from store.indexing import index_models
 from store.protocol import Filter, Hit, Vector, VectorStore
@@ -261,7 +261,7 @@ def test_writes_and_uploads_are_rate_limited_per_client(
 
 def test_a_malformed_write_limit_is_refused_with_its_format() -> None:
     from api.limits import parse_limit
-    from lookalike.errors import LookalikeError
+    from core.errors import LookalikeError
 
     assert parse_limit("30/second") == ("second", 30)
     with pytest.raises(LookalikeError, match="<count>/<second"):

@@ -10,10 +10,10 @@ import httpx
 import pytest
 
 from api.app import create_app
-from api.services import Services
 from catalogue.database import CatalogueDB
 from catalogue.sync import SyncError, plan_sync, retry_after_seconds, run_sync
-from lookalike.settings import Settings
+from core.settings import Settings
+from service.app import Services
 from tests.api.live import API_KEY, copy_data
 from tests.conftest import SHARED
 from tests.serving import serve_in_thread

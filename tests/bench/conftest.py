@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embed.registry import MODELS
+from core.registry import MODELS
+from core.settings import Settings
 from ingest.catalog import load_catalog
-from lookalike.settings import Settings
 from store import BuildOptions
 from store.indexing import index_models
 

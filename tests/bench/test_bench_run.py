@@ -12,9 +12,9 @@ from qdrant_client import QdrantClient
 
 from bench import speed
 from bench.quality import LAMBDAS, LIST_METRICS
+from core.settings import Settings
 from embed.split import load_split
 from lookalike.cli import main
-from lookalike.settings import Settings
 from store import DEFAULT_SEARCH_EF
 from tests.bench.conftest import BENCH_MODELS
 

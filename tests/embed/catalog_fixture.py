@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from catalogue.database import DATABASE_FILE, CatalogueDB
+from catalogue.database import CatalogueDB
+from core.settings import DATABASE_FILE
 from ingest.images import check_image
 from ingest.styles import normalise_name, read_styles
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import Settings
 from embed.networks import DEFAULT_CLIP, DEFAULT_TIMM, build_clip, build_timm
 from embed.text_encoder import TextEncoder
 from embed.weights import checkpoint_path, save_checkpoint
 from ingest.styles import read_styles
-from lookalike.settings import Settings
 from tests.embed.catalog_fixture import RAW_CATALOGUE, build_catalog
 
 IMAGELESS = (39403, 39410, 39401)

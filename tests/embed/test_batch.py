@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from core.registry import MODELS
+from core.settings import Settings
 from embed.batch import embed_catalog
 from embed.hybrid import DEFAULT_HYBRID
 from embed.loader import NetworkLoader
-from embed.registry import MODELS
-from lookalike.settings import Settings
 from tests.embed.conftest import IMAGELESS
 
 

@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from core.settings import Settings
 from embed.batch import embed_catalog
 from embed.loader import NetworkLoader
 from embed.online import Encoders
 from embed.text import product_text
-from lookalike.settings import Settings
 from tests.embed.catalog_fixture import RAW_CATALOGUE
 
 SAMPLE = 12

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embed.registry import MODELS
-from lookalike.settings import Settings
+from core.registry import MODELS
+from core.settings import Settings
 from tests.api.live import copy_data
 from tests.serving import free_port
 

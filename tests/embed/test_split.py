@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from core.settings import Settings
 from embed.catalog import open_catalog
 from embed.split import SPLIT_PATH, load_split, make_split, save_split
 from embed.trainset import training_set
-from lookalike.settings import Settings
 
 
 def _products(n_per_type: dict[str, int]) -> pd.DataFrame:

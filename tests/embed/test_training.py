@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import asdict
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from core.settings import Settings
 from embed.catalog import open_catalog
 from embed.errors import UnknownModelError
 from embed.networks import DEFAULT_TIMM, ClipConfig, ImageInput, TimmConfig, build_timm
@@ -23,7 +25,6 @@ from embed.training import Budget, TrainRun, cosine_lr, save_trained
 from embed.trainset import TrainSet
 from embed.weights import WeightsSource, load_network, save_checkpoint
 from embed.whitening import Whitened, WhiteningFit, fit_whitened, unwhitened, whitening_of
-from lookalike.settings import Settings
 
 TINY_CLIP = ClipConfig(image_size=32, patch_size=8, vision_width=64, vision_layers=1)
 
@@ -113,10 +114,15 @@ def test_a_whitened_backbone_saves_and_reloads_as_one_network(
     save_checkpoint(whitened, path, "resnet", config)
     loaded = load_network("resnet", WeightsSource("file", str(path)))
     assert isinstance(loaded.module, Whitened) and unwhitened(loaded.module) is not loaded.module
+    # The file holds fp16 weights: the reloaded network is the fitted one rounded to fp16. (Against
+    # the unrounded one the whitening of 64 images in 512 dimensions amplifies the rounding past
+    # any fixed tolerance, depending on the random initialisation.)
+    rounded = copy.deepcopy(whitened)
+    rounded.load_state_dict({k: v.half().float() for k, v in whitened.state_dict().items()})
     pixels = image_input.to_tensor(data.pixels[:8])
     with torch.inference_mode():
-        expected = F.normalize(whitened(pixels), dim=1)
-        assert torch.allclose(F.normalize(loaded.module(pixels), dim=1), expected, atol=0.02)
+        expected = F.normalize(rounded(pixels), dim=1)
+        assert torch.allclose(F.normalize(loaded.module(pixels), dim=1), expected, atol=1e-4)
 
 
 def test_the_committed_visual_networks_are_whitened() -> None:

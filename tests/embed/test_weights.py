@@ -10,10 +10,11 @@ import pytest
 import timm
 import torch
 
+from core.hashing import sha256_file
 from embed.encoding import encode_pixels
 from embed.errors import WeightsCorruptError, WeightsMissingError
 from embed.sources import CATALOG, WeightsSource, parse_source
-from embed.weights import checkpoint_path, load_network, sha256_file
+from embed.weights import checkpoint_path, load_network
 
 PIXELS = torch.randint(0, 256, (4, 80, 80, 3), dtype=torch.uint8)
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from events.store import EventStore, open_event_store
+from events.factory import open_event_store
+from events.store import EventStore
 from tests.postgres import PostgresServer
 
 

@@ -12,10 +12,11 @@ import pytest
 from PIL import Image
 
 import ingest.catalog
-from ingest.catalog import build_catalog, load_catalog
+from catalogue.fill import build_catalog
+from core.errors import LookalikeError
+from ingest.catalog import load_catalog
 from ingest.styles import COLUMNS, StylesError, read_styles
 from lookalike.cli import main
-from lookalike.errors import LookalikeError
 from tests.conftest import require_shared
 
 HEADER = ",".join(COLUMNS) + "\n"

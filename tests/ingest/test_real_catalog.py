@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from core.settings import Settings
 from ingest.catalog import load_catalog
 from ingest.styles import read_styles
-from lookalike.settings import Settings
 from tests.conftest import require_shared
 
 KNOWN_MISSING = {39403, 39410, 39401, 39425, 12347}

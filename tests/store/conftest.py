@@ -16,7 +16,7 @@ import numpy.typing as npt
 import pytest
 from qdrant_client import QdrantClient
 
-from lookalike.settings import Settings
+from core.settings import Settings
 from store import BuildOptions, HnswParams, Payload, VectorStore, build_collection, open_store
 from tests.store import synthetic
 from tests.store.docker_engine import qdrant_container_client as container_client

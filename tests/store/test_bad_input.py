@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 from qdrant_client import QdrantClient
 
-from lookalike.errors import LookalikeError
-from lookalike.settings import Settings
+from core.errors import LookalikeError
+from core.settings import Settings
 from store import DEFAULT_SEARCH_EF, BuildOptions, Filter, build_collection, open_store
+from store.backends.qdrant_server import QdrantServerStore, connect
 from store.errors import (
     InvalidVectorError,
     QdrantUnreachableError,
@@ -22,7 +23,6 @@ from store.errors import (
     UnknownBackendError,
     UnknownCollectionError,
 )
-from store.qdrant_server import QdrantServerStore, connect
 from tests.store.conftest import Loaded, StoreCase, synthetic_points
 
 

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from qdrant_client import QdrantClient
 
-from catalogue.database import DATABASE_FILE, CatalogueDB
+from catalogue.database import CatalogueDB
+from core.settings import DATABASE_FILE, Settings
 from lookalike import cli
-from lookalike.settings import Settings
 from store import BuildOptions, MirroredStore, collection_record, open_for_serving, open_store
 from store.indexing import index_models
 from tests.store import synthetic

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from lookalike.settings import Settings
+from core.settings import Settings
 from store import BuildOptions, Filter, HnswParams, VectorStore, build_collection, open_store
 from store.recall import recall_at_k
 from tests.store import synthetic

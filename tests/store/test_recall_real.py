@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lookalike.settings import Settings
+from core.settings import Settings
 from store import BuildOptions, Filter, VectorStore, open_store
 from store.indexing import index_models, load_embeddings
 from store.recall import recall_at_k

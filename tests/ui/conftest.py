@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 from api.app import create_app as create_api
-from api.services import Services
-from lookalike.settings import Settings
+from core.settings import Settings
+from service.app import Services
 from tests.api.live import AUTH, copy_data
 from tests.serving import free_port, serve_in_thread
 from ui.client import LookalikeClient

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
-from api.schemas import Recommendation
+from service.schemas import Recommendation
 from tests.api.live import API_KEY
 from tests.conftest import SHARED
 from tests.ui.conftest import (

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from api.schemas import CategoryMode, Parameters, Recommendation, Timings
+from service.schemas import CategoryMode, Parameters, Recommendation, Timings
 from ui.explain import list_metrics
 from ui.views import error_banner, result_grid, why_panel
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from embed.errors import UnknownModelError
+from core.errors import UnknownModelError
 
 Network = Literal["clip", "resnet", "efficientnet"]
 # The pretrained text encoder is not trained here, so it is not a `Network`.
@@ -17,7 +17,8 @@ Query = Literal["product", "photo", "text"]
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """One embedding model: which trained network it uses and what it reads."""
+    """One embedding model: which trained network it uses, what it reads, its dimension, what
+    the API says of it (`description`, `GET /models`) and the queries it answers."""
 
     name: str
     network: Network | Literal["text"]
@@ -35,7 +36,7 @@ MODELS: dict[str, ModelSpec] = {
             "resnet",
             "image",
             512,
-            "ResNet-10t pooled features (self-supervised)",
+            "Visual only (ResNet): shape and texture look-alikes, blind to category labels.",
             ("product", "photo"),
         ),
         ModelSpec(
@@ -43,7 +44,7 @@ MODELS: dict[str, ModelSpec] = {
             "efficientnet",
             "image",
             1280,
-            "EfficientNet-Lite0 pooled features (SSL)",
+            "Visual only (EfficientNet): a second visual opinion, often more diverse.",
             ("product", "photo"),
         ),
         ModelSpec(
@@ -51,18 +52,24 @@ MODELS: dict[str, ModelSpec] = {
             "clip",
             "image",
             384,
-            "CLIP image tower in the text encoder's space",
+            "Exploratory (CLIP image, in the text space): visual + semantic neighbours, "
+            "crosses categories; text searches it.",
             ("product", "photo", "text"),
         ),
         ModelSpec(
-            "clip_text", "text", "text", 384, "pretrained MiniLM on the product text", ("text",)
+            "clip_text",
+            "text",
+            "text",
+            384,
+            "Text (pretrained MiniLM): products whose descriptions mean alike.",
+            ("text",),
         ),
         ModelSpec(
             "hybrid",
             "clip",
             "hybrid",
             1152,
-            "image + product text + category cosines, weighted",
+            "Business-controlled (image + text + category): stays within the category.",
             ("product", "text"),
         ),
     )

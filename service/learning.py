@@ -1,8 +1,9 @@
-"""The learning loop inside the API: every served list gets a `ranking_id` and is logged, shoppers
-are assigned to the running experiment's arms (A/B, or both arms interleaved), events are taken.
+"""The learning loop of a serving process: every served list gets a `ranking_id` and is logged
+with the ranker's features, shoppers are assigned to the running experiment's arms (A/B, or both
+arms interleaved), a share of lists explores, and the learned ranker is served.
 
-How a list is computed stays with the caller (`Compute`): the loop only chooses the parameters,
-merges interleaved lists and logs what was served.
+How a list is computed stays with the recommender (`Compute`): the loop only chooses the
+parameters, merges interleaved lists and logs what was served.
 """
 
 from __future__ import annotations
@@ -16,25 +17,26 @@ from typing import Any, TypeVar
 
 import anyio
 import msgspec
-from litestar import MediaType, Response
 
-from api import cache
-from api.errors import RETRY_AFTER_S, ApiError
-from api.schemas import RecommendResponse, Timings
-from events.log import ListLog, Served
+from core.settings import Settings
+from events import log as list_log
+from events.factory import open_event_store
+from events.log import ListLog
 from events.model import Answer
-from events.store import EventStore, open_event_store
+from events.store import EventStore
 from experiments.design import Arm
 from experiments.interleave import team_draft
 from experiments.running import Experiments, Running
-from lookalike.settings import Settings
 from ranker.features import FEATURES, FeatureState, PayloadOf
 from ranker.model import LearnedRanker, Rankers
 from ranker.scoring import LearnedScorer
 from recommend.pipeline import Params
+from service.errors import RequestError
+from service.recommender import CacheResult, Route, Served
+from service.schemas import RecommendResponse, Timings
 
-# (model, parameters) → the answer body and how the cache answered (hit | miss | off).
-Compute = Callable[[str, Params], Awaitable[tuple[bytes, str]]]
+# (model, parameters) → the list the recommender serves with them (cached or computed).
+Compute = Callable[[str, Params], Awaitable[Served]]
 # (model, product ids) → the intra-list diversity of those products in that model's space.
 Diversity = Callable[[str, list[str]], float]
 T = TypeVar("T")
@@ -118,7 +120,7 @@ class ShopperLoop:
         """The ranker to serve, or a 409 saying how to train one."""
         ranker = self.rankers.current
         if ranker is None:
-            raise ApiError(
+            raise RequestError(
                 409,
                 "no trained ranker yet: log traffic (e.g. `lookalike simulate`), then run "
                 "`lookalike ranker train`; ranker=static serves meanwhile",
@@ -144,7 +146,7 @@ class ShopperLoop:
         """Run a blocking event-store call in a worker thread."""
         return await anyio.to_thread.run_sync(function, *args)
 
-    async def serve(self, request: ListRequest) -> Response[bytes]:
+    async def serve(self, request: ListRequest) -> Served:
         """Compute a list with the parameters of the shopper's arm (if an experiment runs on
         this route and the request names a shopper), give it a ranking_id and log it."""
         user_id = request.user_id
@@ -152,14 +154,14 @@ class ShopperLoop:
         if running is None or user_id is None:
             if self._explores(request):
                 return await self._explored(request)
-            body, cached = await request.compute(request.model, request.params)
-            return self._served(request, request.model, body, cached)
+            served = await request.compute(request.model, request.params)
+            return self._served(request, request.model, served.body, served.cache)
         if running.run.design == "interleave":
             return await self._interleaved(request, running)
         arm = running.arm_of(user_id)
         model, params = with_overrides(request.model, request.params, arm, request.check)
-        body, cached = await request.compute(model, params)
-        return self._served(request, model, body, cached, running, arm.name)
+        served = await request.compute(model, params)
+        return self._served(request, model, served.body, served.cache, running, arm.name)
 
     def _explores(self, request: ListRequest) -> bool:
         """Whether this static /recommend list is one of the exploration share."""
@@ -167,14 +169,14 @@ class ShopperLoop:
             return False
         return self._rng.random() < self.explore
 
-    async def _interleaved(self, request: ListRequest, running: Running) -> Response[bytes]:
+    async def _interleaved(self, request: ListRequest, running: Running) -> Served:
         """Both arms' lists merged by team draft; each product remembers the arm that picked it."""
         ranking_id = uuid.uuid4().hex
         settings = [
             with_overrides(request.model, request.params, arm, request.check)
             for arm in running.arms
         ]
-        answers = [_recommendation.decode((await request.compute(m, p))[0]) for m, p in settings]
+        answers = [_recommendation.decode((await request.compute(m, p)).body) for m, p in settings]
         merged = team_draft(
             [r.product_id for r in answers[0].results],
             [r.product_id for r in answers[1].results],
@@ -197,13 +199,13 @@ class ShopperLoop:
             request, model, msgspec.json.encode(answer), "off", running, None, teams, ranking_id
         )
 
-    async def _explored(self, request: ListRequest) -> Response[bytes]:
+    async def _explored(self, request: ListRequest) -> Served:
         """An exploration list: the last `EXPLORED_SLOTS` shown products swapped for products
         drawn uniformly from further down the same ranking (each logged with its propensity:
         how likely the logging policy was to show it there)."""
         params = request.params
         wider = replace(params, top_k=min(params.candidates, params.top_k * 3))
-        answer = _recommendation.decode((await request.compute(request.model, wider))[0])
+        answer = _recommendation.decode((await request.compute(request.model, wider)).body)
         shown, rest = answer.results[: params.top_k], answer.results[params.top_k :]
         slots = min(EXPLORED_SLOTS, len(shown), len(rest))
         kept = len(shown) - slots
@@ -226,13 +228,13 @@ class ShopperLoop:
         request: ListRequest,
         model: str,
         body: bytes,
-        cached: str,
+        cached: CacheResult,
         running: Running | None = None,
         arm: str | None = None,
         teams: list[str] | None = None,
         ranking_id: str | None = None,
         propensities: list[float] | None = None,
-    ) -> Response[bytes]:
+    ) -> Served:
         """The answer with its list fields, logged with the ranker's features of every shown
         product as they are now (training reads these, never recomputes them)."""
         ranking_id = ranking_id or uuid.uuid4().hex
@@ -242,7 +244,7 @@ class ShopperLoop:
             query = self.payload_of(request.query) if request.route == "recommend" else None
             results = _answer.decode(body).results
             self.log.add(
-                Served(
+                list_log.Served(
                     ranking_id=ranking_id,
                     served_at=time.time(),
                     user_id=request.user_id,
@@ -259,14 +261,14 @@ class ShopperLoop:
                     propensities=propensities,
                 )
             )
-        return Response(body, media_type=MediaType.JSON, headers={cache.HEADER: cached})
+        return Served(request.route, model, request.query, request.params, body, cached)
 
 
 @dataclass(frozen=True)
 class ListRequest:
     """A request for a list: where it came from, for whom, and how to compute it."""
 
-    route: str  # recommend | search
+    route: Route
     query: str  # the product id, or the text / photo label
     user_id: str | None
     model: str
@@ -281,8 +283,3 @@ def _summed(timings: list[Timings]) -> Timings:
     return Timings(
         **{f: round(sum(getattr(t, f) for t in timings), 3) for f in Timings.__struct_fields__}
     )
-
-
-def unavailable(exc: Exception, what: str) -> ApiError:
-    """503 for a call the event store could not take: what happened, and to retry."""
-    return ApiError(503, f"{exc}; {what}", headers={"Retry-After": str(RETRY_AFTER_S)})

@@ -1,12 +1,14 @@
-"""`lookalike ingest`: validate and normalise the raw catalogue."""
+"""`lookalike ingest`: validate and normalise the raw catalogue into the catalogue (folder and
+database). Registered by `catalogue.commands`: ingest fills the catalogue, so its command
+lives here and `ingest/` stays free of the catalogue database."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from ingest.catalog import build_catalog
-from lookalike.settings import Settings
+from catalogue.fill import build_catalog
+from core.settings import Settings
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -13,15 +13,15 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import faiss
 import numpy as np
 
 from store import filters, validation
+from store.backends.local_backend import FinishableStore, LocalBackend
 from store.builds import Lease
 from store.errors import StoreDiskError, StoreError
-from store.local_backend import FinishableStore, LocalBackend
 from store.options import DEFAULT_SEARCH_EF, BuildOptions, FaissIndexKind, HnswParams
 from store.protocol import CollectionInfo, Filter, Hit, Payload, Vector
 
@@ -226,6 +226,8 @@ class FaissBackend(LocalBackend):
     """Collections as FAISS indexes under `data/faiss/<collection>/`."""
 
     name = NAME
+    writable: ClassVar[bool] = False  # read-only builds for the API
+    blocking: ClassVar[bool] = True  # releases the GIL while it searches
 
     def _open(self, lease: Lease, search_ef: int) -> FaissStore:
         record = lease.build.record

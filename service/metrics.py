@@ -6,7 +6,6 @@ before the workers start, and `/metrics` adds up every process's values.
 
 from __future__ import annotations
 
-from litestar.plugins.prometheus import PrometheusConfig
 from prometheus_client import Counter, Gauge, Histogram
 
 PREFIX = "lookalike"
@@ -32,13 +31,6 @@ STORE_ERRORS = Counter(
 CATALOGUE_VERSION = Gauge(
     f"{PREFIX}_catalogue_version", "Catalogue version served", multiprocess_mode="livemax"
 )
-
-
-def prometheus_config() -> PrometheusConfig:
-    """Litestar's request metrics: by method, route template (not raw path) and status."""
-    return PrometheusConfig(
-        app_name=PREFIX, prefix=PREFIX, group_path=True, buckets=list(BUCKETS), exclude="/metrics"
-    )
 
 
 def observe_stages(route: str, **milliseconds: float) -> None:

@@ -13,7 +13,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, ClassVar, Concatenate, ParamSpec, TypeVar
 
 import httpx
 import numpy as np
@@ -235,6 +235,8 @@ class QdrantServerBackend:
     """Collections on a Qdrant server, each behind an alias named after it."""
 
     name = NAME
+    writable: ClassVar[bool] = True
+    blocking: ClassVar[bool] = True  # waits on the network
 
     def __init__(self, client: QdrantClient, where: str, owns_client: bool) -> None:
         self._client = client

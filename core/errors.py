@@ -3,3 +3,7 @@
 
 class LookalikeError(Exception):
     """Base of every error shown to users without a traceback."""
+
+
+class UnknownModelError(LookalikeError):
+    """A model name that is not in the registry."""

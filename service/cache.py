@@ -14,8 +14,8 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from api import metrics
-from lookalike.settings import Settings
+from core.settings import Settings
+from service import metrics
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis

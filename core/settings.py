@@ -7,9 +7,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from catalogue.database import DATABASE_FILE
-
 OFF = ("off", "0", "false", "no")
+DATABASE_FILE = "catalogue.sqlite"  # in the data folder: the catalogue database
 
 
 def _env_path(name: str, default: str) -> Path:
@@ -69,11 +68,6 @@ class Settings:
     def catalogue_db(self) -> Path:
         """The catalogue service's SQLite database: product metadata, version, write log."""
         return self.data_dir / DATABASE_FILE
-
-    @property
-    def live_images_dir(self) -> Path:
-        """Normalised images of products written through the API."""
-        return self.data_dir / "catalogue-images"
 
     @property
     def embeddings_dir(self) -> Path:

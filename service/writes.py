@@ -1,4 +1,4 @@
-"""The live catalogue: product writes applied to the database and every model's collection.
+"""Product writes applied to the catalogue database and every model's collection.
 
 A write is checked, embedded by every served model with the online encoders (the vectors the
 batch path gives), committed to the catalogue database (the durable log), then upserted into
@@ -10,27 +10,25 @@ collection built from an older catalogue version.
 
 from __future__ import annotations
 
-import os
-import threading
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from catalogue.database import CatalogueDB, Record
+from catalogue.database import Record
+from catalogue.images import ProductImages
 from catalogue.records import ProductImage, image_fields
-from embed.online import Encoders
-from embed.registry import get_model
+from core.errors import LookalikeError
+from core.registry import get_model
 from embed.text import product_text
-from lookalike.errors import LookalikeError
+from service.encoding import Encoding
+from service.errors import RequestError
+from service.execution import Execution
+from service.replica import CatalogueReplica
 from store.indexing import PAYLOAD_FIELDS
 from store.protocol import Payload, Vector, VectorStore
-
-Stores = Callable[[], Mapping[str, VectorStore]]
 
 
 class UnknownProductError(LookalikeError):
@@ -61,82 +59,32 @@ def payload_of(record: Record) -> Payload:
 
 
 class LiveCatalogue:
-    """The catalogue as the API serves it: an in-memory copy of the database, plus writes."""
+    """Writes to the catalogue and to every served collection, all or nothing.
+
+    Its dependencies are handed in: the replica (the in-memory catalogue and the write lock),
+    the product images and the encoding (the current encoders: a rebuild may bring new
+    weights). `stores`, the collections every write goes to, is read under the write lock, so
+    a build switch cannot slip between a write and its collections.
+    """
 
     def __init__(
         self,
-        database: CatalogueDB,
-        data_dir: Path,
-        stores: Stores,
-        encoders: Callable[[], Encoders],
+        replica: CatalogueReplica,
+        images: ProductImages,
+        encoding: Encoding,
     ) -> None:
-        self.database = database
-        self._data_dir = data_dir
-        self._images = data_dir / "catalogue-images"
-        self._stores = stores
-        self._encoders = encoders
-        self._write_lock = threading.RLock()
-        self._records: dict[int, Record] = {}
-        self._with_image: list[int] = []
-        self.version = -1
-        self.refresh()
-
-    # Reading ---------------------------------------------------------------------------------
-
-    def get(self, product_id: int) -> Record | None:
-        """One product's catalogue row, or None."""
-        return self._records.get(product_id)
-
-    def ids_with_image(self) -> list[int]:
-        """Ids of products with a usable image (a snapshot)."""
-        return self._with_image
-
-    def refresh(self) -> None:
-        """Take in writes other processes made to the database since we last looked (only once
-        their writer has written them to the collections too)."""
-        if self.database.version == self.version:
-            return
-        with self._write_lock, self.database.publishing(exclusive=False):
-            self._take_in_changes()
-
-    def _take_in_changes(self) -> None:
-        changes = self.database.changes_since(self.version)
-        seen = max([self.version, *(c.version for c in changes)])
-        if self.version < 0 or any(c.op == "fill" for c in changes):
-            self._records = {int(r["id"]): r for r in self.database.records()}
-        else:
-            for change in changes:
-                if change.id is not None:
-                    self._remember(change.id, self.database.get(change.id))
-        self._with_image = [i for i, r in self._records.items() if r["has_image"]]
-        self.version = seen  # writes after `changes` was read come in the next refresh
-
-    def _remember(self, product_id: int, record: Record | None) -> None:
-        if record is None:
-            self._records.pop(product_id, None)
-        else:
-            self._records[product_id] = record
-
-    # Writing ---------------------------------------------------------------------------------
-
-    def writing(self) -> threading.RLock:
-        """The lock every write holds: hold it to keep writes out (e.g. while switching builds)."""
-        return self._write_lock
-
-    @contextmanager
-    def _publishing(self) -> Iterator[None]:
-        """Hold the write lock of this process and of every process (`CatalogueDB.publishing`)
-        with the others' writes taken in, so a write builds on the latest state of a product."""
-        with self._write_lock, self.database.publishing(exclusive=True):
-            self._take_in_changes()
-            yield
+        self.replica = replica
+        self.database = replica.database
+        self.images = images
+        self.stores: dict[str, VectorStore] = {}  # filled by `service.collections.Collections`
+        self._encoding = encoding
 
     def create(
         self, product_id: int, fields: Mapping[str, Any], image: ProductImage | None
     ) -> WriteResult:
         """Add a product; ProductExistsError if the id is taken."""
-        with self._publishing():
-            if product_id in self._records:
+        with self.replica.publishing():
+            if self.replica.get(product_id) is not None:
                 raise ProductExistsError(
                     f"product {product_id} already exists; replace it with PUT /products/"
                     f"{product_id} or change fields with PATCH"
@@ -147,23 +95,23 @@ class LiveCatalogue:
         self, product_id: int, fields: Mapping[str, Any], image: ProductImage | None
     ) -> WriteResult:
         """Create or replace a product (all metadata fields; no image: kept text-only)."""
-        with self._publishing():
+        with self.replica.publishing():
             return self._put(product_id, fields, image)
 
     def patch(self, product_id: int, fields: Mapping[str, Any]) -> WriteResult:
         """Change some metadata fields of an existing product; its image stays."""
-        with self._publishing():
+        with self.replica.publishing():
             old = self._require(product_id)
             return self._write(product_id, {**old, **fields})
 
     def delete(self, product_id: int) -> WriteResult:
         """Remove a product from the catalogue and every collection."""
-        with self._publishing():
+        with self.replica.publishing():
             self._require(product_id)
             return self._write(product_id, None)
 
     def _require(self, product_id: int) -> Record:
-        record = self._records.get(product_id)
+        record = self.replica.get(product_id)
         if record is None:
             raise UnknownProductError(
                 f"no product with id {product_id}; find ids with GET /products?q="
@@ -173,14 +121,14 @@ class LiveCatalogue:
     def _put(
         self, product_id: int, fields: Mapping[str, Any], image: ProductImage | None
     ) -> WriteResult:
-        image_file = self._save_image(product_id, image) if image else None
+        image_file = self.images.save(product_id, image) if image else None
         record = {"id": product_id, **fields, **image_fields(image, image_file)}
         return self._write(product_id, record)
 
     def _write(self, product_id: int, record: Record | None) -> WriteResult:
-        """Commit and upsert everywhere, or roll back everywhere (`_publishing` is held)."""
-        old = self._records.get(product_id)
-        stores = dict(self._stores())
+        """Commit and upsert everywhere, or roll back everywhere (`publishing` is held)."""
+        old = self.replica.get(product_id)
+        stores = dict(self.stores)
         vectors = {} if record is None else self.vectors(record, stores)
         if record is None:
             version = self.database.delete(product_id)
@@ -188,17 +136,16 @@ class LiveCatalogue:
             version = self.database.put(record)
             record = {**record, "version": version}
         try:
-            _apply(product_id, record, vectors, stores)
+            apply_write(product_id, record, vectors, stores)
         except StoreWriteError:
             self._restore_database(product_id, old)
-            self._take_in_changes()  # the write and its undo: two versions, as it was
+            self.replica.take_in_changes()  # the write and its undo: two versions, as it was
             raise
-        self._remember(product_id, record)
-        self._with_image = [i for i, r in self._records.items() if r["has_image"]]
+        self.replica.remember(product_id, record)
         # Only now, with every collection written, may answers be cached under the new version.
-        self._advance(version)
+        self.replica.advance(version)
         if old is not None and old.get("image_file") != (record or {}).get("image_file"):
-            self._discard_image(old.get("image_file"))
+            self.images.discard(old.get("image_file"))
         held = tuple(m for m, v in vectors.items() if v is not None)
         return WriteResult(record, held, version)
 
@@ -209,69 +156,31 @@ class LiveCatalogue:
         else:
             self.database.put(old)
 
-    def _advance(self, version: int) -> None:
-        """Our own write's version; after a gap (another process wrote meanwhile) `refresh`
-        takes in the missing writes first."""
-        if version == self.version + 1:
-            self.version = version
-
-    def _save_image(self, product_id: int, image: ProductImage) -> str:
-        """Write the normalised PNG durably; its name changes with its content (a new ETag)."""
-        self._images.mkdir(parents=True, exist_ok=True)
-        path = self._images / f"{product_id}-{image.sha1[:12]}.png"
-        with path.open("wb") as file:
-            file.write(image.png)
-            file.flush()
-            os.fsync(file.fileno())
-        return str(path.relative_to(self._data_dir))
-
-    def _discard_image(self, image_file: str | None) -> None:
-        """Remove a replaced live image (ingested images belong to the ingest build)."""
-        if image_file and image_file.startswith(self._images.name + "/"):
-            (self._data_dir / image_file).unlink(missing_ok=True)
-
-    # Vectors ---------------------------------------------------------------------------------
-
-    def image_path(self, record: Record) -> Path | None:
-        """The normalised image file of a product, if it has one."""
-        return self._data_dir / record["image_file"] if record.get("image_file") else None
-
     def vectors(
         self, record: Record, stores: Mapping[str, VectorStore]
     ) -> dict[str, Vector | None]:
         """Each model's vector of a product (None: the model cannot hold it, no image)."""
-        encoders = self._encoders()
-        path = self.image_path(record)
+        encoders = self._encoding.encoders
+        path = self.images.path(record)
         image = None
         if record.get("has_image") and path is not None:
             with Image.open(path) as opened:
                 image = opened.convert("RGB")
         text = product_text(record)
-        out: dict[str, Vector | None] = {}
-        for model in stores:
-            kind = get_model(model).input
-            if kind == "text":
-                out[model] = encoders.encode_texts([text])[0]
-            elif image is None:
-                out[model] = None
-            elif kind == "hybrid":
-                category = str(record.get("articleType") or "")
-                out[model] = encoders.encode_images(model, [image], [text], [category])[0]
-            else:
-                out[model] = encoders.encode_images(model, [image])[0]
-        return out
+        category = str(record.get("articleType") or "")
+        return {model: encoders.encode_product(model, image, text, category) for model in stores}
 
     def reconcile(self, model: str, store: VectorStore, since_version: int) -> int:
         """Bring a collection up to the catalogue: replay every product written after
         `since_version` whose stored state differs. Returns how many were replayed."""
-        with self._publishing():  # from the latest state, never over another process's write
+        with self.replica.publishing():  # from the latest state, never over another's write
             changed = sorted(
                 {c.id for c in self.database.changes_since(since_version) if c.id is not None}
             )
             stored = store.payloads(changed)
             stale = []
             for product_id in changed:
-                record = self._records.get(product_id)
+                record = self.replica.get(product_id)
                 wanted = record is not None and (
                     get_model(model).input == "text" or bool(record["has_image"])
                 )
@@ -284,19 +193,20 @@ class LiveCatalogue:
                 ):
                     stale.append(product_id)
             for product_id in stale:
-                record = self._records.get(product_id)
+                record = self.replica.get(product_id)
                 vectors = {} if record is None else self.vectors(record, {model: store})
-                _apply(product_id, record, vectors, {model: store})
+                apply_write(product_id, record, vectors, {model: store})
             return len(stale)
 
 
-def _apply(
+def apply_write(
     product_id: int,
     record: Record | None,
     vectors: Mapping[str, Vector | None],
     stores: Mapping[str, VectorStore],
 ) -> None:
-    """Write one product's state to every collection, all or nothing."""
+    """Write one product's state to every collection, all or nothing (StoreWriteError after
+    putting back what was written)."""
     previous: dict[str, tuple[Vector | None, dict[int, Payload]]] = {}
     done: list[str] = []
     model = ""
@@ -324,3 +234,67 @@ def _apply(
             f"the {model} collection refused product {product_id} ({exc}); the write was rolled "
             "back in every model and the catalogue: check GET /ready, then retry"
         ) from exc
+
+
+class ProductWrites:
+    """The write service the API hands its routes: refuses on read-only backends, runs every
+    write on the model thread and turns refusals into request errors."""
+
+    def __init__(
+        self,
+        catalogue: LiveCatalogue,
+        execution: Execution,
+        writable: bool,
+        backend: str,
+        has_key: bool,
+    ) -> None:
+        self.catalogue = catalogue
+        self.writable = writable
+        self._execution = execution
+        self._backend = backend
+        self._has_key = has_key
+
+    @property
+    def enabled(self) -> bool:
+        """Whether this server takes writes: a writable backend and a write key configured."""
+        return self.writable and self._has_key
+
+    def exists(self, product_id: int) -> bool:
+        """Whether the catalogue holds the product now."""
+        return self.catalogue.replica.get(product_id) is not None
+
+    async def create(
+        self, product_id: int, fields: Mapping[str, Any], image: ProductImage | None
+    ) -> WriteResult:
+        """Add a product (409 if the id is taken)."""
+        return await self._run(self.catalogue.create, product_id, fields, image)
+
+    async def put(
+        self, product_id: int, fields: Mapping[str, Any], image: ProductImage | None
+    ) -> WriteResult:
+        """Create or replace a product."""
+        return await self._run(self.catalogue.put, product_id, fields, image)
+
+    async def patch(self, product_id: int, fields: Mapping[str, Any]) -> WriteResult:
+        """Change some metadata fields (404 if unknown)."""
+        return await self._run(self.catalogue.patch, product_id, fields)
+
+    async def delete(self, product_id: int) -> WriteResult:
+        """Remove a product everywhere (404 if unknown)."""
+        return await self._run(self.catalogue.delete, product_id)
+
+    async def _run(self, write: Callable[..., WriteResult], *args: Any) -> WriteResult:
+        if not self.writable:
+            raise RequestError(
+                501,
+                f"the {self._backend} backend serves read-only builds; run the API with "
+                "--backend qdrant-embedded or qdrant to take writes",
+            )
+        try:
+            return await self._execution.on_model_thread(write, *args)
+        except ProductExistsError as exc:
+            raise RequestError(409, str(exc), "id") from exc
+        except UnknownProductError as exc:
+            raise RequestError(404, str(exc)) from exc
+        except StoreWriteError as exc:
+            raise RequestError(503, str(exc)) from exc

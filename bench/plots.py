@@ -136,6 +136,38 @@ def soak_rss(api: dict[str, Any], path: Path) -> Path:
     return _save(figure, path)
 
 
+def learning(doc: dict[str, Any], path: Path) -> Path:
+    """p-value against lists served per experiment, and the learned ranker's lift by data."""
+    figure, (trajectory, lift) = plt.subplots(1, 2, figsize=(12, 4.2))
+    for key, label in (
+        ("models_ab", "hybrid vs clip, A/B"),
+        ("models_interleave", "hybrid vs clip, interleaved"),
+        ("ranker_ab", "learned vs static, A/B"),
+        ("ranker_interleave", "learned vs static, interleaved"),
+    ):
+        points = [p for p in doc[key]["trajectory"] if p["p_value"] is not None]
+        p_values = [max(p["p_value"], 1e-300) for p in points]
+        trajectory.plot([p["lists"] for p in points], p_values, marker=".", label=label)
+    trajectory.axhline(0.05, color="grey", linestyle="--", linewidth=1)
+    trajectory.set(xlabel="lists served", ylabel="p-value", yscale="log")
+    trajectory.set_title("how fast each design tells the arms apart")
+    trajectory.legend(fontsize=8)
+    points = doc["lift_vs_data"]
+    x = [p["training_lists"] for p in points]
+    y = [p["lift"] for p in points]
+    errors = [
+        [p["lift"] - p["lift_ci"][0] for p in points],
+        [p["lift_ci"][1] - p["lift"] for p in points],
+    ]
+    lift.errorbar(x, y, yerr=errors, marker="o", capsize=3)
+    lift.axhline(0.0, color="grey", linestyle="--", linewidth=1)
+    lift.set(xlabel="lists logged for training", ylabel="CTR lift over static", xscale="log")
+    lift.set_title("learned ranker: lift by training data (95 % intervals)")
+    for axis in (trajectory, lift):
+        axis.grid(alpha=0.3)
+    return _save(figure, path)
+
+
 def draw_all(documents: dict[str, dict[str, Any]], out: Path) -> list[Path]:
     """Every plot whose data is present."""
     drawn = []
@@ -147,4 +179,6 @@ def draw_all(documents: dict[str, dict[str, Any]], out: Path) -> list[Path]:
         drawn.append(api_load(documents["api"], out / "api.png"))
         if documents["api"].get("soak"):
             drawn.append(soak_rss(documents["api"], out / "soak.png"))
+    if "learning" in documents:
+        drawn.append(learning(documents["learning"], out / "learning.png"))
     return drawn

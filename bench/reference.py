@@ -46,3 +46,6 @@ GOAL_API_UNCACHED_P99_MS = 5.0
 GOAL_API_CACHED_SHARE = 0.80
 GOAL_TOTAL_MINUTES = 30.0
 GOAL_TEXT_HIT_AT_5 = 0.75  # CLIP text→image, issue 11
+GOAL_EVENTS_PER_S = 20_000  # POST /events, embedded store, issue "learning from shoppers, part 1"
+GOAL_LOGGING_RATIO = 0.9  # uncached /recommend throughput, list logging on ÷ off
+GOAL_RANKER_ADDED_P50_MS = 0.3  # ranker=learned over static, 50 candidates (part 2)

@@ -165,6 +165,43 @@ def _api_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _learning(settings: Settings, args: argparse.Namespace) -> Document:
+    from bench.learning import Plan, run_learning
+
+    plan = Plan(
+        lists_per_arm=args.lists_per_arm,
+        lift_lists_per_arm=args.lift_lists_per_arm,
+        explore_lists=args.explore_lists,
+        events=args.events,
+        model=args.model,
+        train_minutes=args.train_minutes,
+        seed=args.seed,
+    )
+    return run_learning(settings, plan)
+
+
+def _learning_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--lists-per-arm", type=positive(int), default=20_000, help="lists per experiment arm"
+    )
+    parser.add_argument(
+        "--lift-lists-per-arm",
+        type=positive(int),
+        default=3_000,
+        help="lists per arm of each lift-by-data A/B test",
+    )
+    parser.add_argument(
+        "--explore-lists", type=positive(int), default=10_000, help="lists with exploration on"
+    )
+    parser.add_argument(
+        "--events", type=positive(int), default=100_000, help="events posted for the ingest rate"
+    )
+    parser.add_argument("--model", default="clip", help="model of the ranker experiments")
+    parser.add_argument(
+        "--train-minutes", type=positive(float), default=5.0, help="budget per ranker training"
+    )
+
+
 SUITES: tuple[Suite, ...] = (
     Suite(
         "quality",
@@ -215,6 +252,14 @@ SUITES: tuple[Suite, ...] = (
         _writes,
         _writes_options,
         _section("bench.report_writes", "writes_section"),
+    ),
+    Suite(
+        "learning",
+        "learning",
+        "simulated shoppers: A/B, interleaving, the learned ranker, events, logging",
+        _learning,
+        _learning_options,
+        _section("bench.report_learning", "learning_section"),
     ),
 )
 BY_NAME = {suite.name: suite for suite in SUITES}

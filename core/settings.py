@@ -57,6 +57,11 @@ class Settings:
     )
 
     # The share of static lists that show a few lower recalled candidates (exploration).
+    rankers: Path | None = field(
+        default_factory=lambda: (
+            Path(os.environ["LOOKALIKE_RANKERS"]) if os.environ.get("LOOKALIKE_RANKERS") else None
+        )
+    )
     explore: float = field(default_factory=lambda: float(os.environ.get("LOOKALIKE_EXPLORE", "0")))
 
     @property
@@ -76,8 +81,9 @@ class Settings:
 
     @property
     def rankers_dir(self) -> Path:
-        """Trained ranker versions (`lookalike ranker train`) and the one to serve (LATEST)."""
-        return self.data_dir / "rankers"
+        """Trained ranker versions (`lookalike ranker train`) and the one to serve (LATEST):
+        env LOOKALIKE_RANKERS, else `rankers/` in the data folder."""
+        return self.rankers or self.data_dir / "rankers"
 
     @property
     def qdrant_dir(self) -> Path:

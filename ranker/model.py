@@ -52,6 +52,11 @@ class LearnedRanker:
         self._compiled = _compiled(folder)
 
     @property
+    def compiled(self) -> bool:
+        """Whether predictions come from the lleaves-compiled model."""
+        return self._compiled is not None
+
+    @property
     def names(self) -> list[str]:
         """The model's input columns: the served features, then position if it uses it."""
         return [*self.features, "position"] if self.with_position else list(self.features)

@@ -176,11 +176,17 @@ def fit(train: Lists, valid: Lists, bias: str, deadline: float) -> lgb.Booster:
 
 
 def train_ranker(
-    store: EventStore, folder: Path, max_minutes: float = 10.0, compile_model: bool = True
+    store: EventStore,
+    folder: Path,
+    max_minutes: float = 10.0,
+    compile_model: bool = True,
+    first: int | None = None,
 ) -> dict[str, Any]:
     """Train, evaluate and save a new ranker version under `folder`; serve it (LATEST).
-    `compile_model`: also compile it to native code (the API then predicts with lleaves)."""
+    `compile_model`: also compile it to native code (the API then predicts with lleaves);
+    `first`: learn from the oldest `first` logged lists only (how much data buys how much)."""
     lists = logged_lists(store)
+    lists = lists.slice(0, min(first or len(lists), len(lists)))
     clicked = int(sum(1 for v in _list_max(lists) if v > 0))
     if clicked < MIN_CLICKED_LISTS:
         raise LookalikeError(

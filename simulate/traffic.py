@@ -50,8 +50,9 @@ class Traffic:
     lists: int = 2000
     params: dict[str, Any] = field(default_factory=dict)  # model, top_k, ranker, ...
     workers: int = 4
-    seed: int = 0
+    seed: int = 0  # who the shoppers are (their tastes)
     events_key: str | None = None
+    session: int = 0  # a later session of the same shoppers browses anew
 
 
 def run(traffic: Traffic, progress: bool = True) -> Tally:
@@ -66,7 +67,8 @@ def run(traffic: Traffic, progress: bool = True) -> Tally:
 
     def worker(index: int) -> None:
         mine = shoppers[index :: traffic.workers] or shoppers
-        own = _browse(traffic, mine, share[index], random.Random(traffic.seed * 1000 + index), bar)
+        browsing = random.Random(f"{traffic.seed}:{traffic.session}:{index}")
+        own = _browse(traffic, mine, share[index], browsing, bar)
         with lock:
             tally.add(own)
 

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from api.app import create_app
+from bench.postgres_server import PostgresServer
 from catalogue.fill import build_catalog
 from core.registry import MODELS
 from core.settings import Settings
 from service.app import Services
-from tests.postgres import PostgresServer
 from tests.serving import serve_in_thread
 
 REPO = Path(__file__).resolve().parents[1]

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from api.app import create_app
+from bench.postgres_server import PostgresServer
 from core.settings import Settings
 from events.factory import open_event_store
 from service.app import Services
@@ -22,7 +23,6 @@ from service.learning import ShopperLoop
 from simulate.traffic import Traffic, run
 from tests.api.live import AUTH, copy_data
 from tests.api.test_live_durability import Server
-from tests.postgres import PostgresServer
 from tests.serving import serve_in_thread
 
 PRODUCT = 15970

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from bench.postgres_server import PostgresServer
 from events.factory import open_event_store
 from events.store import EventStore
-from tests.postgres import PostgresServer
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -1,4 +1,5 @@
-"""A real PostgreSQL server for the tests: Debian's binaries, a throwaway cluster on loopback."""
+"""A real PostgreSQL server for the tests and `bench learning`: Debian's binaries, a throwaway
+cluster on loopback."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import uuid
 from pathlib import Path
 
 import psycopg
-import pytest
+
+from core.errors import LookalikeError
 
 BIN = Path(os.environ.get("LOOKALIKE_PG_BIN", "/usr/lib/postgresql/15/bin"))
 
@@ -32,7 +34,7 @@ class PostgresServer:
 
     def __init__(self) -> None:
         if not (BIN / "initdb").is_file():
-            pytest.fail(f"PostgreSQL is not installed at {BIN}: run `make system`")
+            raise LookalikeError(f"PostgreSQL is not installed at {BIN}: run `make system`")
         self.root = Path(tempfile.mkdtemp(prefix="lookalike-pg-"))
         if os.geteuid() == 0:
             shutil.chown(self.root, "postgres", "postgres")

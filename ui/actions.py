@@ -11,8 +11,9 @@ from uuid import uuid4
 import gradio as gr
 
 from service.schemas import CategoryMode, Product, SearchServed
-from ui.client import ApiError, LookalikeClient, Tuning
+from ui.client import ApiError, LookalikeClient, Ranker, Tuning
 from ui.guide import FILTERS
+from ui.ranker import ranker_note, ranker_picker
 from ui.views import (
     comparison,
     error_banner,
@@ -30,7 +31,12 @@ PICK_A_PRODUCT = "Pick a product: search by name, paste an id or press Random pr
 
 
 def tuning(
-    model: str, lambda_diversity: float, top_k: float, category_mode: CategoryMode, *filters: str
+    model: str,
+    lambda_diversity: float,
+    top_k: float,
+    category_mode: CategoryMode,
+    ranker: Ranker,
+    *filters: str,
 ) -> Tuning:
     """The Tuning of the sidebar controls, in the order the layout passes them."""
     return Tuning(
@@ -38,6 +44,7 @@ def tuning(
         top_k=int(top_k),
         lambda_diversity=float(lambda_diversity),
         category_mode=category_mode,
+        ranker=ranker,
         filters=dict(zip(FILTERS, (f or "" for f in filters), strict=True)),
     )
 
@@ -176,6 +183,14 @@ class Actions:
                 with_category=False,
             ),
         )
+
+    def ranker(self) -> tuple[gr.Radio, str]:
+        """The ranker picker and its note: learned offered only while `GET /ranker` has a model."""
+        try:
+            info = self.client.ranker()
+        except ApiError as exc:
+            return ranker_picker(None), str(exc)
+        return ranker_picker(info), ranker_note(info)
 
     def status(self) -> tuple[str, str]:
         """The API's readiness line and its table of served models."""

@@ -23,6 +23,7 @@ from ui.guide import (
     model_help,
 )
 from ui.manage import ManageActions, ManageTab, manage_tab
+from ui.ranker import ranker_picker
 
 # A click (or Enter) on a result card asks the server to make that product the query, and to
 # report the click against the list it was shown in (its grid's ranking id).
@@ -63,12 +64,14 @@ class TuningPanel:
     lambda_slider: gr.Slider
     top_k: gr.Slider
     mode: gr.Radio
+    ranker: gr.Radio
+    ranker_note: gr.Markdown
     filters: list[gr.Dropdown]
 
     @property
     def inputs(self) -> list[Component]:
         """The controls in the order `ui.actions.tuning` takes them."""
-        return [self.model, self.lambda_slider, self.top_k, self.mode, *self.filters]
+        return [self.model, self.lambda_slider, self.top_k, self.mode, self.ranker, *self.filters]
 
     @property
     def changes(self) -> list[Any]:
@@ -76,6 +79,7 @@ class TuningPanel:
         return [
             self.model.input,
             self.mode.input,
+            self.ranker.input,
             self.lambda_slider.release,
             self.top_k.release,
             *(box.input for box in self.filters),
@@ -83,7 +87,10 @@ class TuningPanel:
 
 
 def _tuning_panel() -> TuningPanel:
-    """Model, λ, top_k, category mode and filters, each with a line on what it does."""
+    """Model, λ, top_k, category mode, ranker and filters, each with a line on what it does.
+
+    The ranker picker offers only the static ranker until the page learns that a learned
+    model is served (`Actions.ranker`, on load)."""
     gr.Markdown("### 2 · Tuning")
     model = gr.Radio(MODEL_CHOICES, value=DEFAULT_MODEL, label="Model", elem_id="model")
     note = gr.Markdown(model_help(DEFAULT_MODEL), elem_id="model-note")
@@ -105,6 +112,8 @@ def _tuning_panel() -> TuningPanel:
         info=CATEGORY_HELP,
         elem_id="category-mode",
     )
+    ranker = ranker_picker(None, label="Ranker", elem_id="ranker")
+    ranker_note = gr.Markdown(elem_id="ranker-note")
     with gr.Accordion("Filters", open=False):
         filters = [
             gr.Dropdown(
@@ -116,7 +125,7 @@ def _tuning_panel() -> TuningPanel:
             )
             for name, values in FILTERS.items()
         ]
-    return TuningPanel(model, lambda_slider, top_k, mode, filters)
+    return TuningPanel(model, lambda_slider, top_k, mode, ranker, ranker_note, filters)
 
 
 def _compare_tab(actions: Actions, product_id: gr.Textbox, tuning: TuningPanel) -> gr.HTML:
@@ -251,5 +260,6 @@ def build_blocks(client: LookalikeClient) -> gr.Blocks:
         _wire_manage(ManageActions(actions), manage, product_id, listing, [*views], tabs)
         wire_experiments(ExperimentActions(client), experiments)
         blocks.load(actions.status, None, [status, models_table])
+        blocks.load(actions.ranker, None, [tuning.ranker, tuning.ranker_note])
         blocks.load(new_shopper, None, user).then(actions.random, listing, views)
     return blocks

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any, Self, TypeVar
+from typing import Any, Literal, Self, TypeVar
 from urllib.parse import quote
 from uuid import uuid4
 
@@ -23,9 +23,10 @@ from service.schemas import (
     RecommendServed,
     SearchServed,
 )
-from ui.shapes import EventsTaken, ExperimentListed, ExperimentResult
+from ui.shapes import EventsTaken, ExperimentListed, ExperimentResult, RankerInfo
 
 T = TypeVar("T")
+Ranker = Literal["static", "learned"]
 # An event is a side effect of browsing: never make the shopper wait long for it.
 EVENT_TIMEOUT_S = 5.0
 
@@ -46,6 +47,7 @@ class Tuning:
     top_k: int = 5
     lambda_diversity: float = 0.7
     category_mode: CategoryMode = "soft"
+    ranker: Ranker = "static"
     filters: Mapping[str, str] = field(default_factory=dict)
 
     def query(self) -> dict[str, str | int | float]:
@@ -55,6 +57,7 @@ class Tuning:
             "top_k": self.top_k,
             "lambda_diversity": self.lambda_diversity,
             "category_mode": self.category_mode,
+            "ranker": self.ranker,
         }
         params.update({name: value for name, value in self.filters.items() if value})
         return params
@@ -159,6 +162,15 @@ class LookalikeClient:
     def experiment(self, name: str) -> ExperimentResult:
         """`GET /experiments/{name}`: each arm's counts, CTR, lift and the tests' p-values."""
         return self._call(ExperimentResult, "GET", f"/experiments/{quote(name, safe='')}")
+
+    def ranker(self) -> RankerInfo | None:
+        """`GET /ranker`: the learned ranker being served; None while none is trained (409)."""
+        try:
+            return self._call(RankerInfo, "GET", "/ranker")
+        except ApiError as exc:
+            if exc.status_code == HTTPStatus.CONFLICT:
+                return None
+            raise
 
     def add_product(
         self, metadata: Mapping[str, Any], image: bytes | None, filename: str, key: str

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
@@ -13,8 +12,9 @@ import gradio as gr
 from matplotlib.figure import Figure
 
 from ui.client import ApiError, LookalikeClient
+from ui.ranker import ranker_summary
 from ui.shapes import ArmResult, ExperimentListed, ExperimentResult
-from ui.views import error_banner, notice
+from ui.views import error_banner, notice, utc_time
 
 # Below this, the lists per arm are too far from the weights for chance: something assigns or
 # logs shoppers wrongly, and the comparison is not to be trusted.
@@ -26,10 +26,6 @@ NO_EXPERIMENTS = (
 )
 # What the tab shows: the heading with its warnings, the CTR plot, the table of arms.
 Shown = tuple[str, Any, str]
-
-
-def _when(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def p_text(p: float | None) -> str:
@@ -86,9 +82,9 @@ def srm_warning(result: ExperimentResult) -> str:
 def experiment_head(result: ExperimentResult) -> str:
     """What the experiment is, since when it runs, and the sample-ratio check."""
     if result.status == "running":
-        state = f"running since {_when(result.started_at)}"
+        state = f"running since {utc_time(result.started_at)}"
     else:
-        state = f"ran {_when(result.started_at)} – {_when(result.stopped_at or result.started_at)}"
+        state = f"ran {utc_time(result.started_at)} – {utc_time(result.stopped_at or result.started_at)}"
     design = _design(result.design)
     if result.srm_p_value is None:
         srm = "sample-ratio check: no lists yet"
@@ -226,6 +222,13 @@ class ExperimentActions:
             head += notice("No lists served in this experiment yet: no CTR to plot.")
         return head, figure, arm_table(result)
 
+    def ranker(self) -> str:
+        """The learned ranker being served (`GET /ranker`), or how to train one."""
+        try:
+            return ranker_summary(self.client.ranker())
+        except ApiError as exc:
+            return error_banner(str(exc), "The learned ranker could not be shown")
+
 
 @dataclass(frozen=True)
 class ExperimentsTab:
@@ -237,6 +240,7 @@ class ExperimentsTab:
     head: gr.HTML
     plot: gr.Plot
     table: gr.HTML
+    ranker: gr.HTML
 
     @property
     def shown(self) -> list[Any]:
@@ -253,15 +257,14 @@ def experiments_tab() -> ExperimentsTab:
         head = gr.HTML(elem_id="experiment-head")
         plot = gr.Plot(label="CTR per arm", format="png", elem_id="experiment-plot")
         table = gr.HTML(elem_id="experiment-table")
-    return ExperimentsTab(tab, picker, refresh, head, plot, table)
+        ranker = gr.HTML(elem_id="ranker-summary")
+    return ExperimentsTab(tab, picker, refresh, head, plot, table, ranker)
 
 
 def wire_experiments(actions: ExperimentActions, tab: ExperimentsTab) -> None:
-    """Opening the tab or pressing Refresh reloads the list; picking shows one experiment."""
-    gr.on(
-        [tab.tab.select, tab.refresh.click],
-        actions.refresh,
-        tab.picker,
-        [tab.picker, *tab.shown],
-    )
+    """Opening the tab or pressing Refresh reloads the list and the learned ranker's metrics;
+    picking shows one experiment."""
+    reloads = [tab.tab.select, tab.refresh.click]
+    gr.on(reloads, actions.refresh, tab.picker, [tab.picker, *tab.shown])
+    gr.on(reloads, actions.ranker, None, tab.ranker)
     tab.picker.input(actions.show, tab.picker, tab.shown)

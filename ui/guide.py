@@ -41,6 +41,15 @@ LAMBDA_HELP = (
     "0.0 = maximum diversity (each pick unlike the ones before it). 0.7 balances both."
 )
 CATEGORY_HELP = "soft: similar categories rank higher · hard: same article type only · off: image similarity alone"
+# Ranker -> label: how the recalled candidates are ordered (`ranker` of `GET /recommend`).
+RANKERS = {
+    "static": "Static · ANN + category",
+    "learned": "Learned · trained on shoppers' clicks",
+}
+NO_RANKER = (
+    "No learned ranker is trained yet: log traffic with `lookalike simulate`, then run "
+    "`lookalike ranker train`; reload the page once it is saved."
+)
 
 FILTERS: dict[str, tuple[str, ...]] = {
     "gender": ("Men", "Women", "Unisex", "Boys", "Girls"),

@@ -1,7 +1,10 @@
-"""API answers the UI decodes that `api.schemas` does not hold: experiments and event receipts.
+"""API answers the UI decodes that `api.schemas` does not hold: experiments, event receipts and
+the learned ranker's manifest.
 
 They mirror `experiments.stats.ExperimentResult` and the `/experiments` and `/events` answers
-field for field (a test keeps them equal), so the UI never imports scipy and statsmodels.
+field for field (a test keeps them equal), so the UI never imports scipy and statsmodels. The
+ranker's shapes hold the fields of `GET /ranker` the UI shows (the manifest `ranker.train`
+writes; a test decodes a real one).
 """
 
 from __future__ import annotations
@@ -67,3 +70,35 @@ class EventsTaken(msgspec.Struct, kw_only=True):
     accepted: int
     duplicates: int
     rejected: list[Rejected]
+
+
+class RankerWindow(msgspec.Struct, kw_only=True):
+    """The logged traffic a ranker learned from: when it was served and how it was split."""
+
+    start: float = msgspec.field(name="from")  # the first list's served_at (Unix seconds)
+    end: float = msgspec.field(name="to")
+    lists: int
+    clicked_lists: int
+    train_lists: int
+    validation_lists: int
+    test_lists: int
+
+
+class RankerMetrics(msgspec.Struct, kw_only=True):
+    """NDCG@5 of the learned order and of the served order on the held-out tail of lists."""
+
+    ndcg5_learned: float
+    ndcg5_served: float
+    test_lists_evaluated: int
+
+
+class RankerInfo(msgspec.Struct, kw_only=True):
+    """`GET /ranker`: the served model's version, features, bias handling, window and metrics."""
+
+    version: str
+    trained_at: str
+    features: list[str]
+    position_bias: str  # how clicks' position bias was handled: feature | lightgbm | none
+    trees: int
+    window: RankerWindow
+    metrics: RankerMetrics

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from html import escape
 
 from service.schemas import (
@@ -19,6 +20,11 @@ from ui.guide import MODELS
 
 def _text(value: object) -> str:
     return "—" if value is None or value == "" else escape(str(value))
+
+
+def utc_time(seconds: float) -> str:
+    """A Unix time to the minute, in UTC."""
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _image(url: str | None, alt: str | None) -> str:
@@ -146,10 +152,17 @@ def _latency(timings: Timings) -> str:
     )
 
 
-def _how(parameters: Parameters, query_type: str | None) -> str:
-    """One sentence per stage of the pipeline, with the parameters the API used."""
+def _steps(parameters: Parameters, query_type: str | None) -> str:
+    """The steps after recall: the static MMR and category re-rank, or the learned ranker's."""
     p = parameters
-    filters = ", ".join(f"{k} = {escape(v)}" for k, v in p.filters.items()) or "none"
+    if p.ranker == "learned":
+        return (
+            f"<li><b>Learned ranker</b>: a model trained on shoppers' clicks scored all "
+            f"{p.candidates} candidates (top feature contributions below).</li>"
+            f"<li><b>MMR</b>: λ = {p.lambda_diversity:.2f} picked {p.top_k} with the learned "
+            "score as relevance; score = the learned score, no category re-rank (the model "
+            "weighs the category signals itself).</li>"
+        )
     if p.category_mode == "off":
         rerank = "skipped: MMR order kept, score = ANN score (category ignored)"
     elif query_type is None:
@@ -158,10 +171,50 @@ def _how(parameters: Parameters, query_type: str | None) -> str:
         scope = f"only {escape(query_type)} recalled; " if p.category_mode == "hard" else ""
         rerank = f"{scope}sorted by score = {p.w_sim:g}·ANN + {p.w_cat:g}·category similarity"
     return (
+        f"<li><b>MMR</b>: λ = {p.lambda_diversity:.2f} picked {p.top_k}, trading relevance "
+        f"for diversity.</li><li><b>Re-rank</b> ({escape(p.category_mode)}): {rerank}.</li>"
+    )
+
+
+def _how(parameters: Parameters, query_type: str | None) -> str:
+    """One sentence per stage of the pipeline, with the parameters the API used."""
+    p = parameters
+    filters = ", ".join(f"{k} = {escape(v)}" for k, v in p.filters.items()) or "none"
+    return (
         f'<ol class="lk-how"><li><b>Recall</b>: the {p.candidates} nearest neighbours in '
         f"{escape(_model_label(p.model))} space (filters: {filters}).</li>"
-        f"<li><b>MMR</b>: λ = {p.lambda_diversity:.2f} picked {p.top_k}, trading relevance "
-        f"for diversity.</li><li><b>Re-rank</b> ({escape(p.category_mode)}): {rerank}.</li></ol>"
+        f"{_steps(p, query_type)}</ol>"
+    )
+
+
+def _contribution(feature: str, value: float) -> str:
+    """One feature's push on the learned score: its name and signed value."""
+    direction = "up" if value >= 0 else "down"
+    return (
+        f'<span class="lk-contrib lk-contrib--{direction}" data-feature="{escape(feature)}">'
+        f"<code>{escape(feature)}</code> {value:+.3f}</span>"
+    )
+
+
+def contributions_table(results: Sequence[Recommendation]) -> str:
+    """Each learned result's score and its largest feature contributions; "" for a list the
+    learned ranker did not score."""
+    rows = "".join(
+        f'<tr data-product-id="{escape(r.product_id)}"><td>{rank}</td><td>{_text(r.name)}</td>'
+        f"<td>{r.ranker_score:.3f}</td>"
+        f"<td>{' '.join(_contribution(c.feature, c.value) for c in r.contributions or [])}</td></tr>"
+        for rank, r in enumerate(results, 1)
+        if r.ranker_score is not None
+    )
+    if not rows:
+        return ""
+    return (
+        '<div class="lk-contribs"><p class="lk-tile-label">Learned ranker · top feature '
+        'contributions</p><table class="lk-models"><thead><tr><th>#</th><th>Product</th>'
+        f"<th>Learned score</th><th>Largest contributions</th></tr></thead><tbody>{rows}"
+        '</tbody></table><p class="lk-tile-hint">How far each feature moved the product\'s '
+        "score (positive: up); the other features and the model's base value make up the rest."
+        "</p></div>"
     )
 
 
@@ -187,13 +240,15 @@ def why_panel(
     experiment: str | None = None,
     arm: str | None = None,
 ) -> str:
-    """'Why these results?': category metrics, diversity, latency, the pipeline's steps and the
-    experiment arm that served the list, if any."""
+    """'Why these results?': category metrics, diversity, latency, the pipeline's steps, the
+    learned ranker's top feature contributions per result and the experiment arm that served
+    the list, if any."""
     tiles = _metric_tiles(list_metrics(results, diversity), query_type, with_category)
     return (
         f'<section class="lk-why"><h3>Why these results?</h3>'
         f'<div class="lk-tiles">{tiles}{_latency(timings)}</div>'
-        f"{_how(parameters, query_type)}{_served_by(experiment, arm)}</section>"
+        f"{_how(parameters, query_type)}{contributions_table(results)}"
+        f"{_served_by(experiment, arm)}</section>"
     )
 
 

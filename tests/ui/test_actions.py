@@ -14,8 +14,9 @@ from ui.actions import Actions, tuning
 from ui.client import LookalikeClient
 from ui.guide import FILTERS
 
-# The sidebar's defaults, in the order the layout passes them: model, λ, top_k, mode, filters.
-CONTROLS: tuple[Any, ...] = ("hybrid", 0.7, 5.0, "soft", *("" for _ in FILTERS))
+# The sidebar's defaults, in the order the layout passes them: model, λ, top_k, mode, ranker,
+# filters.
+CONTROLS: tuple[Any, ...] = ("hybrid", 0.7, 5.0, "soft", "static", *("" for _ in FILTERS))
 SHOPPER = "ui-0123456789abcdef"  # what `new_shopper` gives each browser session
 
 

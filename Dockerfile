@@ -19,6 +19,10 @@ COPY catalogue/ catalogue/
 COPY embed/ embed/
 COPY store/ store/
 COPY recommend/ recommend/
+COPY events/ events/
+COPY experiments/ experiments/
+COPY ranker/ ranker/
+COPY simulate/ simulate/
 COPY service/ service/
 COPY api/ api/
 COPY ui/ ui/

@@ -301,8 +301,10 @@ def _event_rate(api: Shop, plan: Plan) -> dict[str, Any]:
     served = []
     with httpx.Client(base_url=api.url, timeout=30) as http:
         for product in _products(api.url, 200):
-            answer = http.get("/recommend", params={"product_id": product}).json()
-            served.append((answer["ranking_id"], [r["product_id"] for r in answer["results"]]))
+            answer = http.get("/recommend", params={"product_id": product})
+            if answer.status_code == 200:
+                body = answer.json()
+                served.append((body["ranking_id"], [r["product_id"] for r in body["results"]]))
     time.sleep(1.5)  # logged
     rng = np.random.default_rng(plan.seed)
     events = []

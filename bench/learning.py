@@ -8,6 +8,7 @@ Every phase runs on its own throwaway event store and ranker folder, never the d
 
 from __future__ import annotations
 
+import os
 import secrets
 import tempfile
 import time
@@ -42,6 +43,7 @@ EVENT_BATCH = 1_000
 LIFT_POINTS = (1_000, 2_500, 5_000, 10_000, 20_000)  # training lists per lift measurement
 LOG_SECONDS = 15.0
 LOG_CONNECTIONS = 8
+LOG_PAIRS = 3  # on/off runs, alternated against drift
 COST_REQUESTS = 300
 EXPLORE_SHARE = 0.2  # a large share, so a short run measures its cost per explored list
 
@@ -129,7 +131,11 @@ def shop(settings: Settings, env: dict[str, str] | None = None) -> Iterator[Shop
 
 def run_learning(settings: Settings, plan: Plan) -> dict[str, Any]:
     """Every phase; the document `bench/results/learning.json` holds."""
-    result: dict[str, Any] = {"plan": plan.__dict__, "shoppers": SHOPPERS}
+    result: dict[str, Any] = {
+        "plan": plan.__dict__,
+        "shoppers": SHOPPERS,
+        "load_average_at_start": os.getloadavg()[0],
+    }
     with shop(settings) as api:
         pair = [
             {"name": "clip", "weight": 0.5, "overrides": {"model": "clip"}},
@@ -159,6 +165,7 @@ def run_learning(settings: Settings, plan: Plan) -> dict[str, Any]:
     result["events_postgres"] = _postgres_event_rate(settings, plan)
     result["logging"] = _logging_cost(settings, plan)
     result["exploration"] = _exploration(settings, plan)
+    result["load_average_at_end"] = os.getloadavg()[0]
     return result
 
 
@@ -349,11 +356,11 @@ def _postgres_event_rate(settings: Settings, plan: Plan) -> dict[str, Any]:
 
 
 def _logging_cost(settings: Settings, plan: Plan) -> dict[str, Any]:
-    """Uncached /recommend throughput with list logging on and off, alternated twice (wrk)."""
+    """Uncached /recommend throughput with list logging on and off, alternated (wrk)."""
     ids = [int(i) for i in _products_from_disk(settings, plan.model)]
     paths = uniform_paths(f"/recommend?product_id={{id}}&model={plan.model}", ids, 20_000, 1)
     runs: dict[str, list[dict[str, Any]]] = {"on": [], "off": []}
-    for setting in ("on", "off", "on", "off"):
+    for setting in ("on", "off") * LOG_PAIRS:
         env = {"LOOKALIKE_CACHE": "off", "LOOKALIKE_LIST_LOG": setting}
         with shop(settings, env) as api:
             run_wrk(api.url, paths, LOG_CONNECTIONS, 3.0)  # warm-up

@@ -78,7 +78,10 @@ def learning_section(doc: dict[str, Any]) -> list[str]:
         "",
         f"Simulated shoppers ({doc['shoppers']:,}, `lookalike simulate`'s hidden tastes: two "
         "favourite colours, their gender, the query's type, and a position bias) through a real "
-        "`lookalike serve` (embedded Qdrant, SQLite event store); CTR = lists with a click ÷ lists.",
+        "`lookalike serve` (embedded Qdrant, SQLite event store); CTR = lists with a click ÷ lists. "
+        f"The machine's 1-minute load average was {doc['load_average_at_start']:.1f} at the start "
+        f"and {doc['load_average_at_end']:.1f} at the end (2 cores; above 1, other work shared "
+        "them, which lowers the rates and raises the latencies below).",
         "",
         *table(
             ("experiment", "arm", "lists", "CTR [95 %]", "lift [95 %]", "p"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -45,12 +46,13 @@ def take_events(batch: Sequence[Event], log: ListLog, now: float | None = None) 
 
     kept: list[StoredEvent] = []
     rejected: list[Rejection] = []
+    outcomes: Counter[tuple[str, str]] = Counter()
     for index, event in enumerate(batch):
         at = event_time(event.timestamp, now)
         reason = _why_not(event, shown, at)
         if reason is not None:
             rejected.append(Rejection(index, reason))
-            metrics.EVENTS.labels(event.type, "rejected").inc()
+            outcomes[(event.type, "rejected")] += 1
             continue
         assert isinstance(at, float)
         kept.append(
@@ -67,7 +69,9 @@ def take_events(batch: Sequence[Event], log: ListLog, now: float | None = None) 
     new = log.store.add_events(kept)
     new_ids = {id(e) for e in new}
     for taken in kept:
-        metrics.EVENTS.labels(taken.type, "accepted" if id(taken) in new_ids else "duplicate").inc()
+        outcomes[(taken.type, "accepted" if id(taken) in new_ids else "duplicate")] += 1
+    for (kind, outcome), count in outcomes.items():
+        metrics.EVENTS.labels(kind, outcome).inc(count)
     return Receipt(accepted=len(new), duplicates=len(kept) - len(new), rejected=rejected)
 
 

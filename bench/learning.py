@@ -41,9 +41,7 @@ CHECKPOINT = 2_000  # lists between two readings of an experiment's p-value
 SHOPPERS = 2_000
 EVENT_BATCH = 1_000
 LIFT_POINTS = (1_000, 2_500, 5_000, 10_000, 20_000)  # training lists per lift measurement
-LOG_SECONDS = 15.0
 LOG_CONNECTIONS = 8
-LOG_PAIRS = 3  # on/off runs, alternated against drift
 COST_REQUESTS = 300
 EXPLORE_SHARE = 0.2  # a large share, so a short run measures its cost per explored list
 
@@ -59,6 +57,8 @@ class Plan:
     model: str
     train_minutes: float
     seed: int
+    log_seconds: float = 15.0  # wrk run per logging setting
+    log_pairs: int = 3  # on/off runs, alternated against drift
 
 
 @dataclass
@@ -360,17 +360,17 @@ def _logging_cost(settings: Settings, plan: Plan) -> dict[str, Any]:
     ids = [int(i) for i in _products_from_disk(settings, plan.model)]
     paths = uniform_paths(f"/recommend?product_id={{id}}&model={plan.model}", ids, 20_000, 1)
     runs: dict[str, list[dict[str, Any]]] = {"on": [], "off": []}
-    for setting in ("on", "off") * LOG_PAIRS:
+    for setting in ("on", "off") * plan.log_pairs:
         env = {"LOOKALIKE_CACHE": "off", "LOOKALIKE_LIST_LOG": setting}
         with shop(settings, env) as api:
             run_wrk(api.url, paths, LOG_CONNECTIONS, 3.0)  # warm-up
-            runs[setting].append(run_wrk(api.url, paths, LOG_CONNECTIONS, LOG_SECONDS))
+            runs[setting].append(run_wrk(api.url, paths, LOG_CONNECTIONS, plan.log_seconds))
         print(f"list logging {setting}: {runs[setting][-1]['throughput_rps']:.0f} req/s")
     rps = {s: float(np.mean([r["throughput_rps"] for r in runs[s]])) for s in runs}
     ratio = rps["on"] / rps["off"]
     return {
         "connections": LOG_CONNECTIONS,
-        "seconds": LOG_SECONDS,
+        "seconds": plan.log_seconds,
         "runs": runs,
         "rps": rps,
         "ratio": ratio,

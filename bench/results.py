@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.process import cpu_count
+from bench.suites import SUITES
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-BENCHMARKS = ("quality", "text", "tune_hybrid", "tune_text", "recall", "api", "writes", "all")
+BENCHMARKS = (*(suite.name for suite in SUITES), "all")
 
 
 def _finite(value: Any) -> Any:

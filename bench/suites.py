@@ -176,6 +176,8 @@ def _learning(settings: Settings, args: argparse.Namespace) -> Document:
         model=args.model,
         train_minutes=args.train_minutes,
         seed=args.seed,
+        log_seconds=args.log_seconds,
+        log_pairs=args.log_pairs,
     )
     return run_learning(settings, plan)
 
@@ -199,6 +201,12 @@ def _learning_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default="clip", help="model of the ranker experiments")
     parser.add_argument(
         "--train-minutes", type=positive(float), default=5.0, help="budget per ranker training"
+    )
+    parser.add_argument(
+        "--log-seconds", type=positive(float), default=15.0, help="wrk run per logging setting"
+    )
+    parser.add_argument(
+        "--log-pairs", type=positive(int), default=3, help="logging on/off runs, alternated"
     )
 
 

@@ -126,32 +126,32 @@ class FeatureState:
         user_id: str | None,
     ) -> npt.NDArray[np.float64]:
         """The feature matrix of `candidates` (one row each, columns `FEATURES`)."""
-        out = np.zeros((len(candidates), len(FEATURES)))
         code = MODEL_CODES.get(model, -1)
         shopper_clicks = self.profiles.clicks(user_id)
-        for i, c in enumerate(candidates):
+        wanted = [(f, query.get(f)) for f in FACETS] if query is not None else []
+        rows = []
+        for c in candidates:
             payload = self.payload_of(c.product_id) or {}
             shown, clicked = self.popularity.get(c.product_id, (0, 0))
             smoothed = (clicked + PRIOR_WEIGHT * self.prior_ctr) / (shown + PRIOR_WEIGHT)
-            same = [
-                float(
-                    query is not None
-                    and payload.get(f) is not None
-                    and payload.get(f) == query.get(f)
-                )
-                for f in FACETS
-            ]
-            out[i] = [
-                c.ann_score,
-                c.category_similarity,
-                float(c.category_match),
-                c.recall_rank,
-                code,
-                *same,
-                shown,
-                clicked,
-                smoothed,
-                *self.profiles.affinity(user_id, payload),
-                shopper_clicks,
-            ]
-        return out
+            same = (
+                [float(v is not None and payload.get(f) == v) for f, v in wanted]
+                if wanted
+                else [0.0] * len(FACETS)
+            )
+            rows.append(
+                [
+                    c.ann_score,
+                    c.category_similarity,
+                    float(c.category_match),
+                    c.recall_rank,
+                    code,
+                    *same,
+                    shown,
+                    clicked,
+                    smoothed,
+                    *self.profiles.affinity(user_id, payload),
+                    shopper_clicks,
+                ]
+            )
+        return np.array(rows, dtype=np.float64).reshape(len(candidates), len(FEATURES))

@@ -17,6 +17,7 @@ from core.errors import LookalikeError
 from simulate.shoppers import Shopper, react
 
 EVENT_BATCH = 200
+MAX_MISSES = 100  # products in a row without a vector before giving up
 FOLLOW_CLICK = 0.5  # after a click, the shopper looks at that product next
 
 
@@ -86,12 +87,23 @@ def _browse(
     looking_at: dict[str, dict[str, Any]] = {}
     pending: list[dict[str, Any]] = []
     with httpx.Client(base_url=traffic.api_url, timeout=60) as http:
-        for _ in range(lists):
+        served = misses = 0
+        while served < lists:
             shopper = rng.choice(shoppers)
             if shopper.user_id not in looking_at:
                 looking_at[shopper.user_id] = _random_product(http)
             query = looking_at[shopper.user_id]
             answer = _get(http, query["product_id"], shopper.user_id, traffic.params)
+            if answer is None:  # no vector for this model: the shopper looks elsewhere
+                looking_at.pop(shopper.user_id)
+                misses += 1
+                if misses >= MAX_MISSES:
+                    raise LookalikeError(
+                        f"{MAX_MISSES} random products in a row have no vector for "
+                        f"{traffic.params.get('model', 'the default model')}: embed and index it"
+                    )
+                continue
+            served, misses = served + 1, 0
             arm = _arm_of(answer)
             tally.lists[arm] += 1
             events = react(shopper, answer["results"], query.get("articleType"), rng)
@@ -134,8 +146,13 @@ def _random_product(http: httpx.Client) -> dict[str, Any]:
     return dict(answer.json())
 
 
-def _get(http: httpx.Client, product_id: str, user_id: str, params: dict[str, Any]) -> dict:
+def _get(
+    http: httpx.Client, product_id: str, user_id: str, params: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The list for a product, or None when the product has no vector for the model (404)."""
     answer = http.get("/recommend", params={"product_id": product_id, "user_id": user_id, **params})
+    if answer.status_code == 404:
+        return None
     if answer.status_code != 200:
         raise LookalikeError(f"GET /recommend answered {answer.status_code}: {answer.text}")
     return dict(answer.json())

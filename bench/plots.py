@@ -149,7 +149,8 @@ def learning(doc: dict[str, Any], path: Path) -> Path:
         p_values = [max(p["p_value"], 1e-300) for p in points]
         trajectory.plot([p["lists"] for p in points], p_values, marker=".", label=label)
     trajectory.axhline(0.05, color="grey", linestyle="--", linewidth=1)
-    trajectory.set(xlabel="lists served", ylabel="p-value", yscale="log")
+    trajectory.set(xlabel="lists served", ylabel="p-value (log; below 1e-20 clipped)")
+    trajectory.set(yscale="log", ylim=(1e-20, 2.0))
     trajectory.set_title("how fast each design tells the arms apart")
     trajectory.legend(fontsize=8)
     points = doc["lift_vs_data"]

@@ -12,6 +12,10 @@ def _interval(low_high: list[float] | None) -> str:
     return "n/a" if not low_high else f"[{low_high[0]:.3f}, {low_high[1]:.3f}]"
 
 
+def _p(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2g}"
+
+
 def _ab_rows(name: str, doc: dict[str, Any]) -> list[list[str]]:
     rows = []
     for arm in doc["result"]["arms"]:
@@ -22,7 +26,7 @@ def _ab_rows(name: str, doc: dict[str, Any]) -> list[list[str]]:
                 f"{arm['lists']:,}",
                 f"{arm['ctr']:.4f} {_interval(arm['ctr_ci'])}",
                 "—" if arm["lift"] is None else f"{arm['lift']:+.3f} {_interval(arm['lift_ci'])}",
-                "—" if arm["p_value"] is None else f"{arm['p_value']:.2g}",
+                "—" if arm["p_value"] is None else _p(arm["p_value"]),
             ]
         )
     return rows
@@ -33,7 +37,7 @@ def _interleave_line(name: str, doc: dict[str, Any]) -> str:
     first, second = (arm["name"] for arm in result["arms"])
     return (
         f"- {name}, interleaved: {second} won {result['wins']:,} lists, {first} "
-        f"{result['losses']:,}, ties {result['ties']:,}; sign test p = {num(result['p_value'], 2)}"
+        f"{result['losses']:,}, ties {result['ties']:,}; sign test p = {_p(result['p_value'])}"
     )
 
 
@@ -140,8 +144,8 @@ def learning_section(doc: dict[str, Any]) -> list[str]:
         "",
         f"Exploration at a {explore['share']:.0%} share: explored lists' CTR "
         f"{explore['ctr']['explored']:.4f} ({explore['lists']['explored']:,} lists) against "
-        f"{explore['ctr']['other']:.4f} ({explore['lists']['other']:,}): each explored list "
-        f"costs {explore['cost_per_explored_list']:+.4f} CTR, so a 5 % share costs "
-        f"{0.05 * explore['cost_per_explored_list']:+.4f}.",
+        f"{explore['ctr']['other']:.4f} ({explore['lists']['other']:,}): explored − other "
+        f"{-explore['cost_per_explored_list']:+.4f} CTR per explored list, so a 5 % share "
+        f"moves the overall CTR by {-0.05 * explore['cost_per_explored_list']:+.4f}.",
         "",
     ]

@@ -32,8 +32,28 @@ texts = st.one_of(
 )
 RECOMMEND_PARAMS = (
     "product_id", "model", "top_k", "lambda_diversity", "candidates", "category_mode",
-    "w_sim", "w_cat", "gender", "articleType",
+    "w_sim", "w_cat", "gender", "articleType", "user_id", "ranker",
 )  # fmt: skip
+# Any JSON value, nested a few levels: what a careless or hostile client may send.
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | texts,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(texts, inner, max_size=4),
+    max_leaves=20,
+)
+EVENT_FIELDS = ("type", "ranking_id", "product_id", "user_id", "event_id", "timestamp")
+events = st.dictionaries(
+    st.sampled_from(EVENT_FIELDS),
+    st.sampled_from(["click", "add_to_cart", "purchase"]) | texts | json_values,
+    max_size=6,
+)
+OVERRIDES = ("model", "lambda_diversity", "candidates", "category_mode", "w_sim", "w_cat", "ranker")
+arms = st.fixed_dictionaries(
+    {"name": texts, "weight": st.floats(allow_nan=False) | st.integers() | texts},
+    optional={"overrides": st.dictionaries(st.sampled_from(OVERRIDES), json_values, max_size=3)},
+)
+experiment_specs = st.fixed_dictionaries(
+    {"design": st.sampled_from(["ab", "interleave"]) | texts, "arms": st.lists(arms, max_size=3)}
+)
 
 
 def assert_handled(response: httpx.Response) -> None:
@@ -103,3 +123,18 @@ def test_writes_to_crafted_ids(writer: httpx.Client, product_id: str) -> None:
 )
 def test_text_search_bodies(client: httpx.Client, body: dict[str, Any]) -> None:
     assert_handled(client.post("/search", json=body))
+
+
+@FUZZ
+@given(body=st.one_of(events, st.lists(events, max_size=5), json_values))
+def test_event_bodies(client: httpx.Client, body: Any) -> None:
+    assert_handled(client.post("/events", json=body))
+
+
+@FUZZ
+@given(name=texts, body=experiment_specs | json_values)
+def test_experiment_names_and_specs(writer: httpx.Client, name: str, body: Any) -> None:
+    url = f"/experiments/{path(name)}"
+    assert_handled(writer.put(url, json=body))
+    assert_handled(writer.get(url))
+    assert_handled(writer.delete(url))

@@ -43,7 +43,8 @@ def create_app(
     write_limit: str | None = None,
     loop: ShopperLoop | None = None,
 ) -> Litestar:
-    """The API over loaded services; OpenAPI at /schema, interactive docs at /docs.
+    """The API over loaded services; OpenAPI at /openapi, interactive docs at /docs, the
+    catalogue schema at /schema.
 
     With `watch_builds`, a background thread switches to rebuilt collections and takes in
     other processes' catalogue writes while the app runs. `write_limit` ("<count>/<unit>")
@@ -92,7 +93,7 @@ def create_app(
             title="Lookalike",
             version="0.2.0",
             description="Similar-product recommendations, explained result by result.",
-            path="/schema",
+            path="/openapi",
             render_plugins=[ScalarRenderPlugin(path="/"), SwaggerRenderPlugin(path="/swagger")],
         ),
     )

@@ -27,6 +27,41 @@ class Product(msgspec.Struct, kw_only=True):
     image_url: str | None
 
 
+class SchemaTable(msgspec.Struct, kw_only=True):
+    """The catalogue's table file, relative to the ingested source folder."""
+
+    path: str
+
+
+class SchemaFields(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """The role of each column of the catalogue's table."""
+
+    id: str
+    title: str
+    category: str
+    text: list[str]
+    facets: list[str]
+    category_path: list[str] = []
+    numeric: list[str] = []
+    phrase: list[str] = []
+    order: list[str] = []
+
+
+class SchemaImage(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """Where each product's image is: a path template with `{id}`, or a column."""
+
+    template: str | None = None
+    column: str | None = None
+
+
+class CatalogueSchemaInfo(msgspec.Struct, kw_only=True):
+    """`GET /schema`: the catalogue schema the served catalogue was ingested with."""
+
+    table: SchemaTable
+    fields: SchemaFields
+    image: SchemaImage
+
+
 class Contribution(msgspec.Struct, kw_only=True):
     """How much one feature moved the learned ranker's score (LightGBM's pred_contrib)."""
 

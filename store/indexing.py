@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from catalogue.database import CatalogueDB, CatalogueNotReadyError
 from core.manifest import MANIFEST_FILE, manifest_path, read_manifest_checked
-from core.schema import COLUMNS
+from core.schema import CatalogueSchema
 from core.settings import Settings
 from store.errors import CatalogError, EmbeddingsError
 from store.factory import build_collection, collection_record
@@ -25,16 +25,14 @@ from store.protocol import Payload
 if TYPE_CHECKING:
     from qdrant_client import QdrantClient
 
-# The catalogue's columns, with the normalised `name` in place of the raw display name, and the
-# catalogue version of the product's last write.
-PAYLOAD_FIELDS = (
-    "id",
-    "name",
-    *(c for c in COLUMNS[1:] if c != "productDisplayName"),
-    "version",
-)
 UPSERT_BATCH = 2048
 EMBED_HINT = "run `lookalike embed` first"
+
+
+def payload_fields(schema: CatalogueSchema) -> tuple[str, ...]:
+    """A product's payload: the schema's fields with the normalised `name` in place of the raw
+    title, and the catalogue version of the product's last write."""
+    return ("id", "name", *(f for f in schema.fields[1:] if f != schema.title), "version")
 
 
 @dataclass(frozen=True)
@@ -99,10 +97,11 @@ class CataloguePayloads:
             raise CatalogError(str(exc)) from exc
         try:
             frame, self.identity = database.frame(), database.identity()
+            self.schema = database.schema
             self._deletes = {c.id: c.version for c in database.changes_since(0) if c.op == "delete"}
         finally:
             database.close()
-        self._rows = frame.set_index("id", drop=False)[list(PAYLOAD_FIELDS)]
+        self._rows = frame.set_index("id", drop=False)[list(payload_fields(self.schema))]
 
     def deleted_since(self, version: int) -> list[int]:
         """Ids removed through the API after catalogue version `version`."""

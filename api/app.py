@@ -26,6 +26,7 @@ from api.controllers.search import SearchController
 from api.controllers.system import SystemController
 from api.errors import EXCEPTION_HANDLERS
 from api.limits import write_limit_middleware
+from api.openapi import document_filters
 from api.request_id import request_id_middleware
 from service.app import Services
 from service.learning import ShopperLoop
@@ -52,7 +53,7 @@ def create_app(
     list log, experiments and ranker (default: the store LOOKALIKE_EVENTS_URL names).
     """
     shoppers = loop or ShopperLoop.open(services.settings, services.products.payload_of)
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             RecommendController,
             SearchController,
@@ -97,6 +98,8 @@ def create_app(
             render_plugins=[ScalarRenderPlugin(path="/"), SwaggerRenderPlugin(path="/swagger")],
         ),
     )
+    document_filters(app.openapi_schema, services.recommender.filters)
+    return app
 
 
 def prometheus_config() -> PrometheusConfig:

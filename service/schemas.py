@@ -107,7 +107,7 @@ class Parameters(msgspec.Struct, kw_only=True):
     category_mode: CategoryMode
     w_sim: float
     w_cat: float
-    filters: dict[str, str]
+    filters: dict[str, str | float]
     ranker: Literal["static", "learned"] = "static"
 
 
@@ -141,6 +141,9 @@ class SearchOptions(msgspec.Struct, kw_only=True):
     lambda_diversity: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] = 0.7
     candidates: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 50
     user_id: Annotated[str, msgspec.Meta(pattern=USER_ID_PATTERN)] | None = None
+    # Every facet of the catalogue schema (`GET /schema`) by exact match, and `<numeric>_min` /
+    # `<numeric>_max` inclusive ranges.
+    filters: dict[str, str | float] = {}
 
 
 class SearchRequest(SearchOptions, kw_only=True):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +20,7 @@ from store.errors import CatalogError, EmbeddingsError
 from store.factory import build_collection, collection_record
 from store.names import MODELS
 from store.options import BuildOptions
-from store.protocol import Payload
+from store.protocol import Payload, PayloadIndexes
 
 if TYPE_CHECKING:
     from qdrant_client import QdrantClient
@@ -102,6 +102,12 @@ class CataloguePayloads:
         finally:
             database.close()
         self._rows = frame.set_index("id", drop=False)[list(payload_fields(self.schema))]
+        integer = tuple(f for f in self.schema.numeric if str(frame[f].dtype) == "Int64")
+        self.indexes = PayloadIndexes(
+            keyword=self.schema.facets,
+            integer=integer,
+            float=tuple(f for f in self.schema.numeric if f not in integer),
+        )
 
     def deleted_since(self, version: int) -> list[int]:
         """Ids removed through the API after catalogue version `version`."""
@@ -161,6 +167,7 @@ def index_model(
         "catalogue_version": embeddings.catalogue_version,
         "count": len(embeddings.ids),
     }
+    options = replace(options, indexes=catalogue.indexes)
     live = collection_record(settings, model, backend=backend, client=client)
     if not force and live is not None and _matches(live, source, options.describe(backend)):
         return IndexReport(model, backend, False, len(embeddings.ids), 0.0)

@@ -149,7 +149,7 @@ def _latency(timings: Timings) -> str:
 def _how(parameters: Parameters, query_type: str | None) -> str:
     """One sentence per stage of the pipeline, with the parameters the API used."""
     p = parameters
-    filters = ", ".join(f"{k} = {escape(v)}" for k, v in p.filters.items()) or "none"
+    filters = ", ".join(f"{k} = {escape(str(v))}" for k, v in p.filters.items()) or "none"
     if p.category_mode == "off":
         rerank = "skipped: MMR order kept, score = ANN score (category ignored)"
     elif query_type is None:

@@ -19,6 +19,7 @@ from ingest.catalog import (
     stage_catalog,
     swap_in,
 )
+from ingest.download import Downloader
 from ingest.table import read_table
 
 
@@ -49,6 +50,7 @@ def build_catalog(
     force: bool = False,
     discard_live_writes: bool = False,
     schema: CatalogueSchema = FASHION,
+    downloader: Downloader | None = None,
 ) -> dict[str, Any] | None:
     """Ingest `source`, laid out as `schema` says, into `catalog_dir` and the catalogue database
     beside it (both keep the schema).
@@ -68,7 +70,9 @@ def build_catalog(
         return None
     if database.is_file() and not discard_live_writes:
         CatalogueDB(database).refuse_if_live_writes()
-    staged = stage_catalog(source, catalog_dir, schema, table, fingerprint, workers, started)
+    staged = stage_catalog(
+        source, catalog_dir, schema, table, fingerprint, workers, started, downloader
+    )
     try:
         _fill_database(catalog_dir, schema, staged.frame, fingerprint, discard_live_writes)
         swap_in(staged, catalog_dir)

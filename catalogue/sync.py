@@ -25,7 +25,8 @@ from catalogue.database import CatalogueDB
 from catalogue.records import Metadata
 from core.errors import LookalikeError
 from core.schema import CatalogueSchema
-from ingest.catalog import image_path
+from ingest.catalog import IMAGE_CACHE, image_path, image_urls
+from ingest.download import Downloader
 from ingest.table import read_table
 
 MAX_RATE_LIMITED = 100  # 429s in a row for one write before sync gives up
@@ -120,8 +121,12 @@ def plan_sync(
     schema: CatalogueSchema = database.schema
     metadata = Metadata(schema)
     table = read_table(source, schema)
+    cache = Downloader(database.path.parent / IMAGE_CACHE)
+    downloads = cache.fetch_all(image_urls(schema, table.frame))
     wanted = {
-        int(r["id"]): SourceProduct(_source_fields(r, metadata), image_path(source, schema, r))
+        int(r["id"]): SourceProduct(
+            _source_fields(r, metadata), image_path(source, schema, r, downloads)
+        )
         for r in table.frame.to_dict("records")
     }
     current = {int(r["id"]): r for r in database.records()}

@@ -96,7 +96,7 @@ def _encode_product_texts(
 ) -> Vectors:
     start = time.monotonic()
     texts = [product_text(p, schema) for p in products.to_dict("records")]
-    vectors = encoder.encode(texts)
+    vectors = encoder.encode(texts, progress=f"{label} texts")
     seconds = time.monotonic() - start
     print(f"{label}: {len(texts)} texts in {seconds:.1f} s ({len(texts) / seconds:.0f} texts/s)")
     return vectors

@@ -21,6 +21,7 @@ from tqdm import tqdm
 
 from core.errors import LookalikeError
 from core.schema import CatalogueSchema, save_schema
+from ingest.download import Downloader, is_url
 from ingest.images import IMAGE_SIZE, CheckedImage, check_image
 from ingest.table import IMAGE_SOURCE, RowIssue, SourceTable, normalise_name
 
@@ -35,15 +36,36 @@ class SourceError(LookalikeError):
     """The catalogue folder is missing or unreadable."""
 
 
-def image_path(source: Path, schema: CatalogueSchema, product: Mapping[str, Any]) -> Path | str:
-    """Where a product's image is in `source`, or why it has none (a reason, not a path)."""
+IMAGE_CACHE = "image-cache"  # in the data folder: photos downloaded from the source's URLs
+
+
+def image_reference(schema: CatalogueSchema, product: Mapping[str, Any]) -> str | None:
+    """A product's image as the source names it: a relative path or a URL (None: no image)."""
     if schema.image_template is not None:
-        reference: str | None = schema.image_template.format(id=product["id"])
-    else:
-        value = product.get(IMAGE_SOURCE)
-        reference = None if value is None or pd.isna(value) else str(value)
+        return schema.image_template.format(id=product["id"])
+    value = product.get(IMAGE_SOURCE)
+    return None if value is None or pd.isna(value) else str(value)
+
+
+def image_urls(schema: CatalogueSchema, frame: pd.DataFrame) -> list[str]:
+    """The image URLs of a source table's products."""
+    references = (image_reference(schema, p) for p in frame.to_dict("records"))
+    return [r for r in references if r is not None and is_url(r)]
+
+
+def image_path(
+    source: Path,
+    schema: CatalogueSchema,
+    product: Mapping[str, Any],
+    downloads: Mapping[str, Path | str],
+) -> Path | str:
+    """Where a product's image is (in `source`, or downloaded: `Downloader.fetch_all`), or
+    why it has none (a reason, not a path)."""
+    reference = image_reference(schema, product)
     if reference is None:
         return "missing: no image given"
+    if is_url(reference):
+        return downloads.get(reference, "missing: not downloaded")
     relative = Path(reference)
     if relative.is_absolute() or ".." in relative.parts:
         return f"missing: image path {reference!r} leaves the catalogue folder"
@@ -71,8 +93,10 @@ def source_fingerprint(source: Path, schema: CatalogueSchema, table: SourceTable
     digest.update(json.dumps(schema.as_dict(), sort_keys=True).encode())
     digest.update((source / schema.table).read_bytes())
     for product in table.frame.to_dict("records"):
-        path = image_path(source, schema, product)
-        digest.update(f"{product['id']}:{_image_stat(path)}\n".encode())
+        reference = image_reference(schema, product)
+        known = reference is not None and is_url(reference)  # a URL's photo is cached by URL
+        state = reference if known else _image_stat(image_path(source, schema, product, {}))
+        digest.update(f"{product['id']}:{state}\n".encode())
     return digest.hexdigest()
 
 
@@ -100,11 +124,16 @@ def _check_one(task: tuple[int, int, Path | str], out_dir: Path) -> CheckedImage
 
 
 def _check_all(
-    frame: pd.DataFrame, source: Path, schema: CatalogueSchema, build: Path, workers: int
+    frame: pd.DataFrame,
+    source: Path,
+    schema: CatalogueSchema,
+    build: Path,
+    workers: int,
+    downloads: Mapping[str, Path | str],
 ) -> list[CheckedImage]:
     """Check every image on `workers` processes; pixels land in row i of `pixels.npy` for row i."""
     tasks = [
-        (row, int(product["id"]), image_path(source, schema, product))
+        (row, int(product["id"]), image_path(source, schema, product, downloads))
         for row, product in enumerate(frame.to_dict("records"))
     ]
     pixels = np.lib.format.open_memmap(
@@ -205,9 +234,11 @@ def stage_catalog(
     fingerprint: str,
     workers: int = 2,
     started: float | None = None,
+    downloader: Downloader | None = None,
 ) -> StagedCatalog:
     """Check every row and image of `source` into a new build folder beside `catalog_dir`
-    (`started`: when the ingest began, for the report's duration)."""
+    (`started`: when the ingest began, for the report's duration; `downloader`: how image URLs
+    are fetched, by default into `image-cache/` beside `catalog_dir`)."""
     started = time.perf_counter() if started is None else started
     builds = catalog_dir.with_name(catalog_dir.name + ".builds")
     build = builds / f"{fingerprint[:12]}-{os.getpid()}-{time.time_ns()}"
@@ -216,7 +247,9 @@ def stage_catalog(
         frame = table.frame.copy()
         frame["name"] = frame[schema.title].map(normalise_name, na_action="ignore")
         frame["name"] = frame["name"].astype("string")
-        checked = _check_all(frame, source, schema, build, workers)
+        downloader = downloader or Downloader(catalog_dir.parent / IMAGE_CACHE)
+        downloads = downloader.fetch_all(image_urls(schema, frame))
+        checked = _check_all(frame, source, schema, build, workers, downloads)
         frame["has_image"] = [c.issue is None for c in checked]
         frame["image_issue"] = pd.array([c.issue for c in checked], dtype="string")
         rows = pd.Series(range(len(frame)), index=frame.index, dtype="Int64")

@@ -84,10 +84,6 @@ class CatalogueSchema:
         """What a shopper might type about a product (default: the text fields but the title)."""
         return self.phrase or tuple(f for f in self.text if f != self.title)
 
-    def catalogue_field(self, column: str) -> str:
-        """The catalogue's name of a source column (the id column is `id` inside)."""
-        return "id" if column == self.id else column
-
     def as_dict(self) -> dict[str, Any]:
         """The schema in the TOML file's form (`GET /schema`, the stored copy)."""
         values = asdict(self)

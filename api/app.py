@@ -26,6 +26,7 @@ from api.controllers.search import SearchController
 from api.controllers.system import SystemController
 from api.errors import EXCEPTION_HANDLERS
 from api.limits import write_limit_middleware
+from api.openapi import document_filters
 from api.request_id import request_id_middleware
 from service.app import Services
 from service.learning import ShopperLoop
@@ -43,7 +44,8 @@ def create_app(
     write_limit: str | None = None,
     loop: ShopperLoop | None = None,
 ) -> Litestar:
-    """The API over loaded services; OpenAPI at /schema, interactive docs at /docs.
+    """The API over loaded services; OpenAPI at /openapi, interactive docs at /docs, the
+    catalogue schema at /schema.
 
     With `watch_builds`, a background thread switches to rebuilt collections and takes in
     other processes' catalogue writes while the app runs. `write_limit` ("<count>/<unit>")
@@ -51,7 +53,7 @@ def create_app(
     list log, experiments and ranker (default: the store LOOKALIKE_EVENTS_URL names).
     """
     shoppers = loop or ShopperLoop.open(services.settings, services.products.payload_of)
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             RecommendController,
             SearchController,
@@ -92,10 +94,12 @@ def create_app(
             title="Lookalike",
             version="0.2.0",
             description="Similar-product recommendations, explained result by result.",
-            path="/schema",
+            path="/openapi",
             render_plugins=[ScalarRenderPlugin(path="/"), SwaggerRenderPlugin(path="/swagger")],
         ),
     )
+    document_filters(app.openapi_schema, services.recommender.filters)
+    return app
 
 
 def prometheus_config() -> PrometheusConfig:

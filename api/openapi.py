@@ -1,17 +1,22 @@
-"""OpenAPI documentation for `POST /search`, whose body is JSON or a multipart upload."""
+"""OpenAPI documentation the types cannot give: `POST /search`, whose body is JSON or a
+multipart upload, and the catalogue schema's filters of `GET /recommend`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from litestar.openapi.spec import (
+    OpenAPI,
     OpenAPIFormat,
     OpenAPIMediaType,
     OpenAPIType,
     Operation,
+    Parameter,
     RequestBody,
     Schema,
 )
+
+from service.filters import MAX_VALUE, CatalogueFilters
 
 _OPTIONS = {
     "top_k": Schema(type=OpenAPIType.INTEGER, minimum=1, maximum=100, default=5),
@@ -55,3 +60,24 @@ class SearchOperation(Operation):
                 "multipart/form-data": OpenAPIMediaType(schema=upload),
             },
         )
+
+
+def document_filters(openapi: OpenAPI, filters: CatalogueFilters) -> None:
+    """List the catalogue's filters as query parameters of `GET /recommend` (the route reads
+    them from the query, since they come from the catalogue schema, not from its signature)."""
+    operation = openapi.paths["/recommend"].get if openapi.paths else None
+    if operation is None:
+        return
+    text = Schema(type=OpenAPIType.STRING, max_length=MAX_VALUE)
+    number = Schema(type=OpenAPIType.NUMBER)
+    documented = [
+        *(
+            Parameter(name, "query", schema=text, description="exact match (facet)")
+            for name in filters.facets
+        ),
+        *(
+            Parameter(name, "query", schema=number, description="inclusive range bound")
+            for name in filters.names[len(filters.facets) :]
+        ),
+    ]
+    operation.parameters = [*(operation.parameters or []), *documented]

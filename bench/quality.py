@@ -14,6 +14,7 @@ from bench.native_mmr import compare_native_mmr
 from bench.queries import Query, VectorTable
 from bench.subject import Subject, catalogue_payloads, opened
 from core.registry import models_answering
+from core.schema import catalogue_schema
 from core.settings import Settings
 from recommend.categories import CategorySimilarity
 from recommend.pipeline import Params, Ranked
@@ -38,7 +39,7 @@ def list_metrics(
 ) -> dict[str, float]:
     """Every per-list metric of one result list."""
     ids = [r.id for r in results]
-    types = [r.payload.get("articleType") for r in results]
+    types = [r.payload.get(subject.categories.field) for r in results]
     return {
         "precision": metrics.precision_at_k(query.article_type, types, k),
         "consistency": metrics.category_consistency(query.article_type, types),
@@ -93,7 +94,8 @@ def run_quality(
     """Every embedded model of QUALITY_MODELS on the same queries, on the live collections."""
     models = [m for m in QUALITY_MODELS if m in available_models(settings.embeddings_dir)]
     common = VectorTable(load_embeddings(settings.embeddings_dir, COMMON_SPACE))
-    categories = CategorySimilarity.load(settings.embeddings_dir / "categories")
+    category = catalogue_schema(settings.catalog_dir).category
+    categories = CategorySimilarity.load(settings.embeddings_dir / "categories", category)
     payloads = catalogue_payloads(settings)
     results: dict[str, Any] = {}
     for model in models:

@@ -17,6 +17,7 @@ import pandas as pd
 from bench import metrics
 from core.manifest import read_manifest
 from core.registry import models_answering
+from core.schema import catalogue_schema
 from core.settings import Settings
 from embed.hybrid import recorded_weights
 from embed.online import Encoders
@@ -114,7 +115,8 @@ def run_text(settings: Settings, seed: int) -> dict[str, Any]:
 
 def category_neighbours(settings: Settings, types: pd.Series) -> dict[str, list[list[Any]]]:
     """The 3 nearest articleTypes (soft category similarity) of the most common types."""
-    similarity = CategorySimilarity.load(settings.embeddings_dir / "categories")
+    category = catalogue_schema(settings.catalog_dir).category
+    similarity = CategorySimilarity.load(settings.embeddings_dir / "categories", category)
     common = types.value_counts().index[:COMMON_TYPES]
     return {
         str(name): [[other, round(score, 3)] for other, score in similarity.nearest(str(name))]

@@ -14,7 +14,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     """Add the `ingest` and `sync` sub-commands."""
     ingest_command.register(subparsers)
     parser = subparsers.add_parser(
-        "sync", help="apply a changed styles.csv + images/ to the running API's catalogue"
+        "sync", help="apply a changed catalogue source to the running API's catalogue"
     )
     parser.add_argument("--source", type=Path, help="catalogue folder (env LOOKALIKE_SOURCE)")
     parser.add_argument("--api", help="API base URL (env LOOKALIKE_API_URL)")

@@ -8,6 +8,7 @@ so anything derived from the catalogue can say which version it reflects.
 from __future__ import annotations
 
 import fcntl
+import json
 import sqlite3
 import threading
 import time
@@ -21,19 +22,13 @@ from typing import Any
 import pandas as pd
 
 from core.errors import LookalikeError
-from core.schema import TEXT_COLUMNS
+from core.schema import FASHION, CatalogueSchema, schema_from_mapping
+from ingest.table import numeric_dtype
 
-TEXT_FIELDS = (*TEXT_COLUMNS, "name", "image_issue", "image_sha1", "image_file")
-INT_FIELDS = ("year", "pixel_row", "duplicate_group")
-COLUMNS = ("id", *TEXT_FIELDS, *INT_FIELDS, "has_image", "version")
-SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS products (
-    id INTEGER PRIMARY KEY,
-    {", ".join(f"{c} TEXT" for c in TEXT_FIELDS)},
-    {", ".join(f"{c} INTEGER" for c in INT_FIELDS)},
-    has_image INTEGER NOT NULL,
-    version INTEGER NOT NULL
-);
+# What the catalogue adds to every product's schema fields.
+IMAGE_TEXT_FIELDS = ("name", "image_issue", "image_sha1", "image_file")
+INT_FIELDS = ("pixel_row", "duplicate_group")
+TABLES = """
 CREATE TABLE IF NOT EXISTS changes (
     version INTEGER PRIMARY KEY,
     id INTEGER,
@@ -43,6 +38,38 @@ CREATE TABLE IF NOT EXISTS changes (
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 Record = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ProductColumns:
+    """The products table's columns for a catalogue schema."""
+
+    schema: CatalogueSchema
+
+    @property
+    def text(self) -> tuple[str, ...]:
+        """Columns stored as text."""
+        return (*self.schema.text_fields, *IMAGE_TEXT_FIELDS)
+
+    @property
+    def numeric(self) -> tuple[str, ...]:
+        """The schema's numeric fields (integers stay integers, others are reals)."""
+        return self.schema.numeric
+
+    @property
+    def all(self) -> tuple[str, ...]:
+        """Every column, in table order."""
+        return ("id", *self.text, *self.numeric, *INT_FIELDS, "has_image", "version")
+
+    def create(self) -> str:
+        """The products table's CREATE statement."""
+        return f"""CREATE TABLE IF NOT EXISTS products (
+    id INTEGER PRIMARY KEY,
+    {", ".join(f'"{c}" TEXT' for c in self.text)},
+    {"".join(f'"{c}" NUMERIC, ' for c in self.numeric)}{", ".join(f"{c} INTEGER" for c in INT_FIELDS)},
+    has_image INTEGER NOT NULL,
+    version INTEGER NOT NULL
+)"""
 
 
 class CatalogueNotReadyError(LookalikeError):
@@ -87,7 +114,14 @@ class CatalogueDB:
         self._local = threading.local()
         self._write_lock = threading.Lock()
         with self._write_lock:
-            self._connection().executescript(SCHEMA)
+            self._connection().executescript(TABLES)
+        stored = self._meta("schema")
+        self.schema = (
+            FASHION if stored is None else schema_from_mapping(json.loads(stored), str(path))
+        )
+        self.columns = ProductColumns(self.schema)
+        with self._write_lock:
+            self._connection().execute(self.columns.create())
 
     def _connection(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
@@ -158,9 +192,12 @@ class CatalogueDB:
 
     def frame(self) -> pd.DataFrame:
         """Every product, typed as the ingest table (string, Int64 and bool columns)."""
-        frame = pd.DataFrame.from_records(self.records(), columns=list(COLUMNS))
-        types: dict[str, str] = {c: "string" for c in TEXT_FIELDS}
+        records = self.records()
+        frame = pd.DataFrame.from_records(records, columns=list(self.columns.all))
+        types: dict[str, str] = {c: "string" for c in self.columns.text}
         types |= {c: "Int64" for c in INT_FIELDS}
+        for column in self.columns.numeric:
+            types[column] = numeric_dtype([r[column] for r in records])
         return frame.astype({**types, "id": "int64", "has_image": "bool", "version": "int64"})
 
     def find(self, words: Sequence[str], limit: int) -> list[Record]:
@@ -196,9 +233,10 @@ class CatalogueDB:
         """Insert or replace one product; returns the new catalogue version."""
         with self._writing() as db:
             version = self._bump(db, "put", int(record["id"]))
-            row = {c: record.get(c) for c in COLUMNS} | {"version": version}
-            columns = ", ".join(COLUMNS)
-            marks = ", ".join(f":{c}" for c in COLUMNS)
+            names = self.columns.all
+            row = {c: record.get(c) for c in names} | {"version": version}
+            columns = ", ".join(f'"{c}"' for c in names)
+            marks = ", ".join(f":{c}" for c in names)
             db.execute(f"INSERT OR REPLACE INTO products ({columns}) VALUES ({marks})", row)
             return version
 
@@ -209,30 +247,45 @@ class CatalogueDB:
             db.execute("DELETE FROM products WHERE id = ?", (product_id,))
             return version
 
-    def fill(self, frame: pd.DataFrame, fingerprint: str, discard_live_writes: bool) -> int:
-        """Replace every product with an ingested table; returns the new version.
+    def fill(
+        self,
+        schema: CatalogueSchema,
+        frame: pd.DataFrame,
+        fingerprint: str,
+        discard_live_writes: bool,
+    ) -> int:
+        """Replace every product with an ingested table laid out by `schema` (kept with the
+        catalogue: a new schema gives a new products table); returns the new version.
 
         Products written through the API since the last fill would be lost: refused unless
         `discard_live_writes`.
         """
+        columns = ProductColumns(schema)
         with self._writing() as db:
             if not discard_live_writes:
                 self.refuse_if_live_writes()
             version = self._bump(db, "fill", None)
-            db.execute("DELETE FROM products")
-            rows = frame.reindex(columns=list(COLUMNS)).astype(object)
+            db.execute("DROP TABLE products")
+            db.execute(columns.create())
+            rows = frame.reindex(columns=list(columns.all)).astype(object)
             rows = rows.where(rows.notna(), None)
             rows["version"] = version
-            marks = ", ".join("?" for _ in COLUMNS)
+            marks = ", ".join("?" for _ in columns.all)
+            names = ", ".join(f'"{c}"' for c in columns.all)
             db.executemany(
-                f"INSERT INTO products ({', '.join(COLUMNS)}) VALUES ({marks})",
+                f"INSERT INTO products ({names}) VALUES ({marks})",
                 rows.itertuples(index=False, name=None),
             )
             db.executemany(
                 "INSERT OR REPLACE INTO meta VALUES (?, ?)",
-                [("fingerprint", fingerprint), ("filled_version", str(version))],
+                [
+                    ("fingerprint", fingerprint),
+                    ("filled_version", str(version)),
+                    ("schema", json.dumps(schema.as_dict())),
+                ],
             )
-            return version
+        self.schema, self.columns = schema, columns
+        return version
 
     def refuse_if_live_writes(self) -> None:
         """LiveWritesError if products were written through the API since the last fill."""

@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from catalogue.database import CatalogueDB
+from core.schema import FASHION, CatalogueSchema
 from core.settings import DATABASE_FILE
 from ingest.catalog import (
     current_fingerprint,
@@ -18,11 +19,16 @@ from ingest.catalog import (
     stage_catalog,
     swap_in,
 )
-from ingest.styles import read_styles
+from ingest.download import Downloader
+from ingest.table import read_table
 
 
 def _fill_database(
-    catalog_dir: Path, frame: pd.DataFrame, fingerprint: str, discard_live_writes: bool
+    catalog_dir: Path,
+    schema: CatalogueSchema,
+    frame: pd.DataFrame,
+    fingerprint: str,
+    discard_live_writes: bool,
 ) -> None:
     """Make the catalogue database hold exactly the ingested products."""
     rows = frame.assign(
@@ -32,7 +38,7 @@ def _fill_database(
     )
     database = CatalogueDB(catalog_dir.parent / DATABASE_FILE, create=True)
     try:
-        database.fill(rows, fingerprint, discard_live_writes)
+        database.fill(schema, rows, fingerprint, discard_live_writes)
     finally:
         database.close()
 
@@ -43,25 +49,32 @@ def build_catalog(
     workers: int = 2,
     force: bool = False,
     discard_live_writes: bool = False,
+    schema: CatalogueSchema = FASHION,
+    downloader: Downloader | None = None,
 ) -> dict[str, Any] | None:
-    """Ingest `source` into `catalog_dir` and the catalogue database beside it.
+    """Ingest `source`, laid out as `schema` says, into `catalog_dir` and the catalogue database
+    beside it (both keep the schema).
 
     Returns the report, or None when already up to date. Refused (LiveWritesError) when products
     were written through the API since the last ingest, unless `discard_live_writes`.
     """
     started = time.perf_counter()
-    table = read_styles(source / "styles.csv")
-    fingerprint = source_fingerprint(source)
+    table = read_table(source, schema)
+    fingerprint = source_fingerprint(source, schema, table)
     database = catalog_dir.parent / DATABASE_FILE
     if not force and current_fingerprint(catalog_dir) == fingerprint:
         if not database.is_file() or CatalogueDB(database).fingerprint != fingerprint:
-            _fill_database(catalog_dir, load_catalog(catalog_dir), fingerprint, discard_live_writes)
+            _fill_database(
+                catalog_dir, schema, load_catalog(catalog_dir), fingerprint, discard_live_writes
+            )
         return None
     if database.is_file() and not discard_live_writes:
         CatalogueDB(database).refuse_if_live_writes()
-    staged = stage_catalog(source, catalog_dir, table, fingerprint, workers, started)
+    staged = stage_catalog(
+        source, catalog_dir, schema, table, fingerprint, workers, started, downloader
+    )
     try:
-        _fill_database(catalog_dir, staged.frame, fingerprint, discard_live_writes)
+        _fill_database(catalog_dir, schema, staged.frame, fingerprint, discard_live_writes)
         swap_in(staged, catalog_dir)
     except BaseException:
         discard(staged)

@@ -8,13 +8,20 @@ import argparse
 from pathlib import Path
 
 from catalogue.fill import build_catalog
+from core.schema import FASHION_FILE, load_schema
 from core.settings import Settings
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `ingest` sub-command."""
-    parser = subparsers.add_parser("ingest", help="validate + normalise styles.csv and images/")
+    parser = subparsers.add_parser("ingest", help="validate + normalise a catalogue and its images")
     parser.add_argument("--source", type=Path, help="catalogue folder (env LOOKALIKE_SOURCE)")
+    parser.add_argument(
+        "--schema",
+        type=Path,
+        default=FASHION_FILE,
+        help="the catalogue's schema (TOML; default: the Fashion Product Images layout)",
+    )
     parser.add_argument("--workers", type=int, default=2, help="image-checking processes")
     parser.add_argument("--force", action="store_true", help="rebuild even when up to date")
     parser.add_argument(
@@ -29,7 +36,12 @@ def run(args: argparse.Namespace) -> int:
     """Ingest and print a short summary."""
     settings = Settings().override(source=args.source, data_dir=args.data_dir)
     report = build_catalog(
-        settings.source, settings.catalog_dir, args.workers, args.force, args.discard_live_writes
+        settings.source,
+        settings.catalog_dir,
+        args.workers,
+        args.force,
+        args.discard_live_writes,
+        load_schema(args.schema),
     )
     if report is None:
         print(f"catalogue up to date: {settings.catalog_dir}")

@@ -11,14 +11,12 @@ from typing import Any
 from PIL import Image
 
 from core.ids import parse_product_id
-from core.schema import TEXT_COLUMNS
+from core.schema import CatalogueSchema
 from ingest.images import IMAGE_SIZE, ImageRejected, normalise, open_checked
-from ingest.styles import clean_text, normalise_name, parse_year
+from ingest.table import clean_text, normalise_name, parse_number
 
-# Metadata fields a client sends: the catalogue's text columns, with the display name as `name`.
-TEXT_FIELDS = ("name", *(c for c in TEXT_COLUMNS if c != "productDisplayName"))
-FIELDS = ("id", *TEXT_FIELDS, "year")
 MAX_TEXT = 500
+MAX_NUMBER = 1e15  # beyond this a "price" or "year" is a typing slip, not a value
 MAX_UPLOAD = 10 * 1024 * 1024
 NO_IMAGE = "missing: no image uploaded"
 
@@ -87,44 +85,52 @@ def _text(field: str, value: Any) -> str | None:
     return clean_text(value)
 
 
-def _year(value: Any) -> int | None:
-    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
-        year = value
-    elif isinstance(value, str):
-        year, dropped = parse_year(value)
-        if dropped:
-            raise InvalidProduct(dropped.replace(": kept as null", ""), "year")
-    else:
-        raise InvalidProduct(f"year must be an integer or null, got {value!r}", "year")
-    if year is not None and not 0 <= year <= 9999:
-        raise InvalidProduct(f"year must be between 0 and 9999, got {year}", "year")
-    return year
+def _number(field: str, value: Any) -> int | float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str, type(None))):
+        raise InvalidProduct(f"{field} must be a number or null, got {value!r}", field)
+    number, dropped = parse_number(value, field)
+    if dropped:
+        raise InvalidProduct(dropped.replace(": kept as null", ""), field)
+    if number is not None and not abs(number) <= MAX_NUMBER:
+        raise InvalidProduct(f"{field} must be within ±{MAX_NUMBER:g}, got {number}", field)
+    return number
 
 
-def metadata_fields(raw: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
-    """Checked catalogue columns from a client's metadata object (`partial`: only those sent).
+class Metadata:
+    """The metadata a client sends for a schema: the text fields (the title as `name`) and the
+    numeric fields, checked as ingest reads them."""
 
-    Text fields are trimmed and "" / "NA" become null, as ingest does; `name` is kept raw as
-    `productDisplayName` and with whitespace collapsed as `name`.
-    """
-    unknown = sorted(set(raw) - set(FIELDS))
-    if unknown:
-        raise InvalidProduct(
-            f"unknown field(s) {', '.join(unknown)}; metadata fields are {', '.join(FIELDS)}",
-            unknown[0],
-        )
-    if partial and "id" in raw:
-        raise InvalidProduct("id cannot be changed; it is the path's id", "id")
-    fields: dict[str, Any] = {}
-    for field in TEXT_FIELDS:
-        if field in raw or not partial:
-            fields[field] = _text(field, raw.get(field))
-    if "name" in fields:
-        fields["productDisplayName"] = fields["name"]
-        fields["name"] = normalise_name(fields["name"])
-    if "year" in raw or not partial:
-        fields["year"] = _year(raw.get("year"))
-    return fields
+    def __init__(self, schema: CatalogueSchema) -> None:
+        self.schema = schema
+        self.text_fields = ("name", *(f for f in schema.text_fields if f != schema.title))
+        self.fields = ("id", *self.text_fields, *schema.numeric)
+
+    def checked(self, raw: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
+        """Checked catalogue fields from a client's metadata object (`partial`: only those sent).
+
+        Text fields are trimmed and "" / "NA" become null, as ingest does; `name` is kept raw as
+        the schema's title and with whitespace collapsed as `name`.
+        """
+        unknown = sorted(set(raw) - set(self.fields))
+        if unknown:
+            raise InvalidProduct(
+                f"unknown field(s) {', '.join(unknown)}; metadata fields are "
+                f"{', '.join(self.fields)}",
+                unknown[0],
+            )
+        if partial and "id" in raw:
+            raise InvalidProduct("id cannot be changed; it is the path's id", "id")
+        fields: dict[str, Any] = {}
+        for field in self.text_fields:
+            if field in raw or not partial:
+                fields[field] = _text(field, raw.get(field))
+        if "name" in fields:
+            fields[self.schema.title] = fields["name"]
+            fields["name"] = normalise_name(fields["name"])
+        for field in self.schema.numeric:
+            if field in raw or not partial:
+                fields[field] = _number(field, raw.get(field))
+        return fields
 
 
 def image_fields(image: ProductImage | None, image_file: str | None) -> dict[str, Any]:

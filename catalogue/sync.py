@@ -1,7 +1,7 @@
 """`lookalike sync`: apply a changed catalogue folder to the live catalogue through the write API.
 
-The difference between `styles.csv` + `images/` and the catalogue database (read here, the API
-writes it) becomes POST (new ids), PUT (changed metadata or photo) and DELETE (ids gone from the
+The difference between the source (its table and images, laid out by the catalogue's schema)
+and the catalogue database (read here, the API writes it) becomes POST (new ids), PUT (changed metadata or photo) and DELETE (ids gone from the
 source), so every change takes the same path as any client's write.
 """
 
@@ -22,11 +22,13 @@ import httpx
 from tqdm import tqdm
 
 from catalogue.database import CatalogueDB
-from catalogue.records import TEXT_FIELDS
+from catalogue.records import Metadata
 from core.errors import LookalikeError
-from ingest.styles import read_styles
+from core.schema import CatalogueSchema
+from ingest.catalog import IMAGE_CACHE, image_path, image_urls
+from ingest.download import Downloader
+from ingest.table import read_table
 
-COMPARED = (*TEXT_FIELDS, "year")
 MAX_RATE_LIMITED = 100  # 429s in a row for one write before sync gives up
 
 
@@ -72,47 +74,71 @@ class SyncReport:
                 f"{len(self.text_only)} kept text-only (photo refused): {self.text_only[:10]}"
             )
         if rows_rejected:
-            lines.append(f"{rows_rejected} styles.csv rows rejected (see `lookalike ingest`)")
+            lines.append(f"{rows_rejected} source rows rejected (see `lookalike ingest`)")
         for product_id, reason in list(self.failed.items())[:10]:
             lines.append(f"failed {product_id}: {reason}")
         return "\n".join(lines)
 
 
-def _source_fields(row: Mapping[str, Any]) -> dict[str, Any]:
-    year = row["year"]
-    fields = {f: (None if _missing(row[f]) else row[f]) for f in TEXT_FIELDS if f != "name"}
-    name = row["productDisplayName"]
-    return fields | {
-        "name": None if _missing(name) else name,
-        "year": None if _missing(year) else int(year),
-    }
+def _source_fields(row: Mapping[str, Any], metadata: Metadata) -> dict[str, Any]:
+    """A source row as the write API's metadata (the title as `name`)."""
+    fields = {f: row[f] for f in metadata.fields[1:] if f != "name"}
+    fields["name"] = row[metadata.schema.title]
+    return {f: None if _missing(v) else _plain(v) for f, v in fields.items()}
+
+
+def _plain(value: Any) -> Any:
+    """A pandas scalar as JSON takes it (numpy integers and floats become Python's)."""
+    return value.item() if hasattr(value, "item") else value
 
 
 def _missing(value: Any) -> bool:
     return value is None or value != value or str(value) == "<NA>"
 
 
-def _photo_sha1(images: Path, product_id: int) -> str | None:
-    path = images / f"{product_id}.jpg"
-    return hashlib.sha1(path.read_bytes()).hexdigest() if path.is_file() else None
+def _photo(path: Path | str) -> bytes | None:
+    return path.read_bytes() if isinstance(path, Path) and path.is_file() else None
+
+
+@dataclass(frozen=True)
+class SourceProduct:
+    """A source row as sync sends it: the metadata and where its photo is."""
+
+    fields: dict[str, Any]
+    photo: Path | str  # a path, or why there is none
+
+    def photo_sha1(self) -> str | None:
+        """The sha1 of the source photo's bytes (as ingest hashes it), or None."""
+        data = _photo(self.photo)
+        return None if data is None else hashlib.sha1(data).hexdigest()
 
 
 def plan_sync(
     source: Path, database: CatalogueDB
-) -> tuple[SyncPlan, dict[int, dict[str, Any]], int]:
-    """The writes that make the catalogue match `source`, the source fields by id, and how many
-    source rows were rejected."""
-    table = read_styles(source / "styles.csv")
-    wanted = {int(r["id"]): _source_fields(r) for r in table.frame.to_dict("records")}
+) -> tuple[SyncPlan, dict[int, SourceProduct], int]:
+    """The writes that make the catalogue match `source` (laid out by the catalogue's schema),
+    the source products by id, and how many source rows were rejected."""
+    schema: CatalogueSchema = database.schema
+    metadata = Metadata(schema)
+    table = read_table(source, schema)
+    cache = Downloader(database.path.parent / IMAGE_CACHE)
+    downloads = cache.fetch_all(image_urls(schema, table.frame))
+    wanted = {
+        int(r["id"]): SourceProduct(
+            _source_fields(r, metadata), image_path(source, schema, r, downloads)
+        )
+        for r in table.frame.to_dict("records")
+    }
     current = {int(r["id"]): r for r in database.records()}
     plan = SyncPlan(delete=sorted(set(current) - set(wanted)))
-    for product_id, fields in wanted.items():
+    for product_id, product in wanted.items():
         record = current.get(product_id)
         if record is None:
             plan.add.append(product_id)
             continue
-        stored = {f: record.get(f) for f in COMPARED} | {"name": record.get("productDisplayName")}
-        photo = _photo_sha1(source / "images", product_id)
+        stored = {f: record.get(f) for f in metadata.fields} | {"name": record.get(schema.title)}
+        fields = product.fields
+        photo = product.photo_sha1()
         if not record["has_image"] and not str(record.get("image_issue")).startswith("missing"):
             photo = None  # a photo ingest refused stays refused: not a change
         if fields != {k: stored[k] for k in fields} or photo != record.get("image_sha1"):
@@ -130,19 +156,17 @@ def _field(response: httpx.Response) -> str | None:
 class Syncer:
     """Sends the planned writes to the API, one product at a time."""
 
-    def __init__(self, client: httpx.Client, images: Path) -> None:
+    def __init__(self, client: httpx.Client) -> None:
         self.client = client
-        self.images = images
 
-    def put(self, product_id: int, fields: dict[str, Any], report: SyncReport) -> None:
+    def put(self, product_id: int, product: SourceProduct, report: SyncReport) -> None:
         """Create or replace one product with its photo (text-only when the API refuses it)."""
-        path = self.images / f"{product_id}.jpg"
-        photo = path.read_bytes() if path.is_file() else None
-        response = self._send(product_id, fields, photo)
+        photo = _photo(product.photo)
+        response = self._send(product_id, product.fields, photo)
         refused = response.status_code in (400, 413, 415) and _field(response) == "image"
         if photo is not None and refused:
             report.text_only.append(product_id)
-            response = self._send(product_id, fields, None)
+            response = self._send(product_id, product.fields, None)
         self._check(product_id, response, report)
 
     def delete(self, product_id: int, report: SyncReport) -> None:
@@ -201,7 +225,7 @@ def run_sync(source: Path, database: CatalogueDB, api_url: str, api_key: str | N
     started = time.perf_counter()
     try:
         with httpx.Client(base_url=api_url, headers=headers, timeout=120) as client:
-            syncer = Syncer(client, source / "images")
+            syncer = Syncer(client)
             with tqdm(total=plan.size, desc="sync", unit="product") as bar:
                 for product_id in plan.add + plan.update:
                     syncer.put(product_id, wanted[product_id], report)

@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from core.manifest import Manifest, read_manifest, write_manifest
 from core.registry import TEXT, ModelSpec, Network, get_model
+from core.schema import CatalogueSchema
 from core.settings import Settings
 from embed.catalog import CatalogueSnapshot, open_catalog
 from embed.encoding import Vectors, encode_pixels
@@ -90,10 +91,12 @@ def _encode_images(
     return np.concatenate(chunks)
 
 
-def _encode_product_texts(encoder: TextEncoder, products: pd.DataFrame, label: str) -> Vectors:
+def _encode_product_texts(
+    encoder: TextEncoder, products: pd.DataFrame, schema: CatalogueSchema, label: str
+) -> Vectors:
     start = time.monotonic()
-    texts = [product_text(p) for p in products.to_dict("records")]
-    vectors = encoder.encode(texts)
+    texts = [product_text(p, schema) for p in products.to_dict("records")]
+    vectors = encoder.encode(texts, progress=f"{label} texts")
     seconds = time.monotonic() - start
     print(f"{label}: {len(texts)} texts in {seconds:.1f} s ({len(texts) / seconds:.0f} texts/s)")
     return vectors
@@ -112,7 +115,7 @@ class LocalEngine:
 
     def texts(self, products: pd.DataFrame, label: str) -> Vectors:
         """Vectors of the products' texts, in their order."""
-        return _encode_product_texts(self.loader.text(), products, label)
+        return _encode_product_texts(self.loader.text(), products, self.catalog.schema, label)
 
 
 class Engine(Protocol):
@@ -162,7 +165,7 @@ class CatalogEmbedder:
             return ids, self.engine.texts(products, spec.name)
         image = self._aligned(get_model("clip"), ids)
         text = self._aligned(get_model("clip_text"), ids)
-        types = products["articleType"].fillna("").astype(str).tolist()
+        types = products[self.catalog.schema.category].fillna("").astype(str).tolist()
         category = category_vectors(self.loader.text(), types)
         return ids, hybrid_vectors(self.hybrid, image, text, category)
 
@@ -220,7 +223,8 @@ def write_atomically(
 def _write_categories(
     out: Path, encoder: TextEncoder, catalog: CatalogueSnapshot, force: bool
 ) -> None:
-    names = sorted(catalog.products["articleType"].dropna().astype(str).unique().tolist())
+    category = catalog.schema.category
+    names = sorted(catalog.products[category].dropna().astype(str).unique().tolist())
     expected = {"weights": encoder.describe(), "catalog_hash": catalog.hash}
     if not force and _matches(out, expected):
         print("categories: up to date, skipped")
@@ -230,10 +234,10 @@ def _write_categories(
         **expected,
         "count": len(names),
         "dim": int(vectors.shape[1]),
-        "prompt": category_prompt("<articleType>"),
+        "prompt": category_prompt(f"<{category}>"),
     }
     write_atomically(out, {"vectors": vectors}, manifest, {"names": names})
-    print(f"categories: {len(names)} articleType vectors written")
+    print(f"categories: {len(names)} {category} vectors written")
 
 
 def embed_catalog(

@@ -14,6 +14,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from catalogue.database import CatalogueDB, CatalogueNotReadyError
+from core.schema import CatalogueSchema
 from core.settings import DATABASE_FILE
 from embed.errors import CatalogNotReadyError
 
@@ -29,6 +30,7 @@ class CatalogueSnapshot:
     hash: str
     version: int
     data_dir: Path
+    schema: CatalogueSchema
 
     def with_images(self) -> pd.DataFrame:
         """Products that have a usable image."""
@@ -70,4 +72,6 @@ def open_catalog(catalog_dir: Path) -> CatalogueSnapshot:
     finally:
         database.close()
     pixels = np.load(pixels_file, mmap_mode="r")
-    return CatalogueSnapshot(products, pixels, identity, version, catalog_dir.parent)
+    return CatalogueSnapshot(
+        products, pixels, identity, version, catalog_dir.parent, database.schema
+    )

@@ -22,13 +22,13 @@ CHUNK = 512
 
 @dataclass(frozen=True)
 class PromptRetrieval:
-    """For each articleType: is the top image for "a photo of <articleType>" of that type?"""
+    """For each category: is the top image for "a photo of <category>" of that category?"""
 
     hits: dict[str, bool]
 
     @property
     def fraction(self) -> float:
-        """Share of articleTypes whose top-ranked image has that type."""
+        """Share of categories whose top-ranked image is of that category."""
         return sum(self.hits.values()) / max(1, len(self.hits))
 
 
@@ -38,7 +38,7 @@ def prompt_retrieval(
     article_types: npt.NDArray[np.object_],
     min_items: int = MIN_HELD_OUT_ITEMS,
 ) -> PromptRetrieval:
-    """Text→image top-1 over held-out images, for articleTypes with ≥ `min_items` of them."""
+    """Text→image top-1 over held-out images, for categories with ≥ `min_items` of them."""
     names, counts = np.unique(article_types.astype(str), return_counts=True)
     evaluated = sorted(str(n) for n, c in zip(names, counts, strict=True) if c >= min_items)
     prompts = encoder.encode([category_prompt(name) for name in evaluated])
@@ -84,9 +84,9 @@ def encode_catalog_pixels(
 def held_out_prompt_retrieval(
     clip: LoadedNetwork, encoder: TextEncoder, catalog: CatalogueSnapshot, split: Split
 ) -> PromptRetrieval:
-    """ "a photo of <articleType>" top-1 over the images of `split`'s products."""
+    """ "a photo of <category>" top-1 over the images of `split`'s products."""
     products = _held_out_with_images(catalog, split)
     vectors = encode_catalog_pixels(clip, catalog, products)
     return prompt_retrieval(
-        encoder, vectors, products["articleType"].fillna("").to_numpy(dtype=object)
+        encoder, vectors, products[catalog.schema.category].fillna("").to_numpy(dtype=object)
     )

@@ -83,7 +83,7 @@ class Encoders:
         self, model: str, image: Image.Image | None, text: str, category: str
     ) -> Vector | None:
         """One catalogue product's vector for `model` as the batch path computes it: text
-        models read its text, image models its image, `hybrid` both with its articleType; None
+        models read its text, image models its image, `hybrid` both with its category; None
         when an image model has no image to read."""
         kind = get_model(model).input
         if kind == "text":
@@ -103,7 +103,7 @@ class Encoders:
     ) -> Vectors:
         """Vectors of uploaded images for an image model (`resnet`, `efficientnet`, `clip`, `hybrid`).
 
-        For `hybrid`, `texts` and `categories` give each image's product text and articleType; when
+        For `hybrid`, `texts` and `categories` give each image's product text and category; when
         they are missing the category is predicted zero-shot among `category_names` and its prompt
         stands in for the text.
         """

@@ -20,6 +20,7 @@ import pandas as pd
 
 from core.errors import LookalikeError
 from core.registry import Network
+from core.schema import catalogue_schema
 from embed.encoding import Vectors
 from embed.sources import WeightsSource
 from embed.text import product_text
@@ -82,6 +83,7 @@ class RayEngine:
         import ray
 
         self.catalog_dir = catalog_dir.resolve()
+        self.schema = catalogue_schema(self.catalog_dir)
         self.sources, self.weights_dir = sources, weights_dir
         # "local": a new cluster, never a stale one a killed `ray start` left behind in /tmp/ray.
         address = address or os.environ.get("RAY_ADDRESS") or "local"
@@ -112,7 +114,7 @@ class RayEngine:
 
     def texts(self, products: pd.DataFrame, label: str) -> Vectors:
         """Vectors of the products' texts, in their order."""
-        texts = [product_text(p) for p in products.to_dict("records")]
+        texts = [product_text(p, self.schema) for p in products.to_dict("records")]
         rows = pd.DataFrame({"position": np.arange(len(texts)), "text": texts})
         return self._run(rows, TextRows, (), label, "texts")
 

@@ -1,4 +1,4 @@
-"""The fixed, saved held-out split: 10% of products, seeded, stratified by articleType."""
+"""The fixed, saved held-out split: 10% of products, seeded, stratified by category."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ class Split:
     held_out: frozenset[int]
     seed: int
     fraction: float
+    stratified_by: str
 
     def is_held_out(self, ids: pd.Series) -> pd.Series:
         """Boolean mask of the ids that are held out."""
@@ -32,13 +33,16 @@ class Split:
 
 
 def make_split(
-    products: pd.DataFrame, seed: int = SPLIT_SEED, fraction: float = HELD_OUT_FRACTION
+    products: pd.DataFrame,
+    category: str,
+    seed: int = SPLIT_SEED,
+    fraction: float = HELD_OUT_FRACTION,
 ) -> Split:
-    """Hold out `fraction` of each articleType; types too small to stratify are pooled."""
+    """Hold out `fraction` of each category; categories too small to stratify are pooled."""
     rng = np.random.default_rng(seed)
     held: list[int] = []
     pool: list[int] = []
-    groups = products.groupby(products["articleType"].fillna(""), sort=True)["id"]
+    groups = products.groupby(products[category].fillna(""), sort=True)["id"]
     for _, ids in groups:
         ordered = np.sort(ids.to_numpy(dtype=np.int64))
         if len(ordered) < MIN_STRATUM:
@@ -47,7 +51,7 @@ def make_split(
         held.extend(rng.permutation(ordered)[: round(fraction * len(ordered))].tolist())
     pooled = rng.permutation(np.array(sorted(pool), dtype=np.int64))
     held.extend(pooled[: round(fraction * len(pooled))].tolist())
-    return Split(frozenset(int(i) for i in held), seed, fraction)
+    return Split(frozenset(int(i) for i in held), seed, fraction, category)
 
 
 def save_split(split: Split, path: Path = SPLIT_PATH) -> None:
@@ -56,7 +60,7 @@ def save_split(split: Split, path: Path = SPLIT_PATH) -> None:
     payload = {
         "seed": split.seed,
         "fraction": split.fraction,
-        "stratified_by": "articleType",
+        "stratified_by": split.stratified_by,
         "count": len(split.held_out),
         "held_out": sorted(split.held_out),
     }
@@ -68,20 +72,26 @@ def load_split(path: Path = SPLIT_PATH) -> Split:
     if not path.is_file():
         raise CatalogNotReadyError(f"no split at {path}; run `lookalike train` to create it")
     payload = json.loads(path.read_text())
-    return Split(frozenset(payload["held_out"]), payload["seed"], payload["fraction"])
+    return Split(
+        frozenset(payload["held_out"]),
+        payload["seed"],
+        payload["fraction"],
+        payload["stratified_by"],
+    )
 
 
-def load_or_make_split(products: pd.DataFrame, path: Path = SPLIT_PATH) -> Split:
-    """The saved split if there is one (it never changes once written), else a new saved one."""
+def load_or_make_split(products: pd.DataFrame, category: str, path: Path = SPLIT_PATH) -> Split:
+    """The saved split if there is one (it never changes once written), else a new saved one
+    stratified by `category`."""
     if path.is_file():
         return load_split(path)
-    split = make_split(products)
+    split = make_split(products, category)
     save_split(split, path)
     return split
 
 
 def load_or_make_validation(
-    products: pd.DataFrame, test: Split, path: Path = VALIDATION_PATH
+    products: pd.DataFrame, category: str, test: Split, path: Path = VALIDATION_PATH
 ) -> Split:
     """The validation split: 10 % of the non-test products, for every choice that is tuned.
 
@@ -90,6 +100,6 @@ def load_or_make_validation(
     """
     if path.is_file():
         return load_split(path)
-    split = make_split(products[~test.is_held_out(products["id"])], seed=SPLIT_SEED + 1)
+    split = make_split(products[~test.is_held_out(products["id"])], category, SPLIT_SEED + 1)
     save_split(split, path)
     return split

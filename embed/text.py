@@ -9,6 +9,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from core.schema import CatalogueSchema
+
 CATEGORY_TEMPLATE = "a photo of {}"
 # How a shopper's words are phrased before they search CLIP's images: chosen by
 # `lookalike bench tune-text` on validation phrases (each text's vector is the mean over these).
@@ -57,30 +59,30 @@ def templated_vectors(
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
-def category_prompt(article_type: str) -> str:
+def category_prompt(category: str) -> str:
     """The prompt whose text vector stands for a category."""
-    return CATEGORY_TEMPLATE.format(article_type)
+    return CATEGORY_TEMPLATE.format(category)
 
 
-def product_text(product: Product) -> str:
-    """The canonical text of a product: category, colour, gender, usage and name."""
-    details = " ".join(
-        _field(product, key) for key in ("baseColour", "gender", "usage") if _field(product, key)
-    )
-    head = category_prompt(_field(product, "articleType"))
+def product_text(product: Product, schema: CatalogueSchema) -> str:
+    """The canonical text of a product: "a photo of <category>, <the schema's other text
+    fields>: <name>"."""
+    others = (k for k in schema.text if k not in (schema.category, schema.title))
+    details = " ".join(_field(product, key) for key in others if _field(product, key))
+    head = category_prompt(_field(product, schema.category))
     if details:
         head = f"{head}, {details}"
     name = _field(product, "name")
     return f"{head}: {name}" if name else head
 
 
-def short_phrase(product: Product) -> str:
-    """What a shopper might type: colour, gender and articleType, e.g. "Navy Blue Men Shirts"."""
-    words = (_field(product, key) for key in ("baseColour", "gender", "articleType"))
+def short_phrase(product: Product, schema: CatalogueSchema) -> str:
+    """What a shopper might type (the schema's phrase fields), e.g. "Navy Blue Men Shirts"."""
+    words = (_field(product, key) for key in schema.phrase_fields)
     return " ".join(w for w in words if w)
 
 
-def training_captions(product: Product) -> tuple[str, str, str]:
+def training_captions(product: Product, schema: CatalogueSchema) -> tuple[str, str, str]:
     """The captions an image learns to match: the product text, its name and a short phrase."""
-    text = product_text(product)
-    return text, _field(product, "name") or text, short_phrase(product) or text
+    text = product_text(product, schema)
+    return text, _field(product, "name") or text, short_phrase(product, schema) or text

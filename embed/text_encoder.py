@@ -16,6 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file
+from tqdm import tqdm
 
 from core.hashing import sha256_file
 from embed.errors import WeightsCorruptError, WeightsMissingError
@@ -105,8 +106,9 @@ class TextEncoder:
         """The manifest entry for these weights."""
         return {"source": "package", "ref": f"{PACKAGE}=={PACKAGE_VERSION}", "sha256": self.sha256}
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """float32 (N, 384) unit vectors of `texts`, in their order.
+    def encode(self, texts: Sequence[str], progress: str | None = None) -> np.ndarray:
+        """float32 (N, 384) unit vectors of `texts`, in their order (`progress`: the label of
+        a progress bar, none without).
 
         Each distinct text is encoded once, in batches of similar length (little padding).
         """
@@ -114,9 +116,13 @@ class TextEncoder:
             raise ValueError("no texts to encode")
         unique = sorted(set(texts), key=lambda t: (len(t), t))
         vectors = np.empty((len(unique), TEXT_DIM), dtype=np.float32)
-        with torch.inference_mode():
+        bar = tqdm(
+            total=len(unique), desc=progress, unit="text", mininterval=2, disable=progress is None
+        )
+        with torch.inference_mode(), bar:
             for start in range(0, len(unique), BATCH):
                 vectors[start : start + BATCH] = self._encode_batch(unique[start : start + BATCH])
+                bar.update(len(vectors[start : start + BATCH]))
         position = {text: i for i, text in enumerate(unique)}
         return vectors[[position[t] for t in texts]]
 

@@ -108,8 +108,11 @@ def _training_data(
     """The catalogue, its test and validation splits, and the products training may use."""
     torch.set_num_threads(2)
     catalog = open_catalog(settings.catalog_dir)
-    test = load_or_make_split(catalog.products, weights_dir / "split.json")
-    validation = load_or_make_validation(catalog.products, test, weights_dir / "validation.json")
+    category = catalog.schema.category
+    test = load_or_make_split(catalog.products, category, weights_dir / "split.json")
+    validation = load_or_make_validation(
+        catalog.products, category, test, weights_dir / "validation.json"
+    )
     return catalog, test, validation, training_set(catalog, test, validation)
 
 
@@ -129,7 +132,7 @@ def _whiten(
 def validation_precision(
     network: Network, catalog: CatalogueSnapshot, test: Split, validation: Split, weights_dir: Path
 ) -> float:
-    """P@5 (same articleType) of validation queries against every non-test product image."""
+    """P@5 (same category) of validation queries against every non-test product image."""
     loaded = load_network(network, CATALOG, weights_dir)
     products = catalog.with_images()
     corpus = products[~test.is_held_out(products["id"])]
@@ -138,7 +141,8 @@ def validation_precision(
     eligible = np.flatnonzero(validation.is_held_out(corpus["id"]).to_numpy())
     rng = np.random.default_rng(validation.seed)
     queries = np.sort(rng.permutation(eligible)[:VALIDATION_QUERIES])
-    labels = dict(zip(ids.tolist(), corpus["articleType"].fillna("").tolist(), strict=True))
+    categories = corpus[catalog.schema.category].fillna("").tolist()
+    labels = dict(zip(ids.tolist(), categories, strict=True))
     return precision_at_k(vectors[queries], ids[queries], vectors, ids, labels)
 
 

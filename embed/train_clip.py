@@ -61,7 +61,7 @@ class CaptionTargets:
 
 def caption_targets(data: TrainSet, encoder: TextEncoder, cache_dir: Path | None) -> CaptionTargets:
     """Encode every distinct caption once (cached on disk by content when `cache_dir` is set)."""
-    captions = [training_captions(record) for record in data.records]
+    captions = [training_captions(record, data.schema) for record in data.records]
     unique = sorted({text for row in captions for text in row})
     position = {text: i for i, text in enumerate(unique)}
     text_ids = torch.tensor([[position[t] for t in row] for row in captions])

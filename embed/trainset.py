@@ -8,6 +8,7 @@ from typing import Any
 
 import torch
 
+from core.schema import CatalogueSchema
 from embed.catalog import CatalogueSnapshot
 from embed.split import Split
 
@@ -18,6 +19,7 @@ class TrainSet:
 
     pixels: torch.Tensor
     records: list[dict[str, Any]]
+    schema: CatalogueSchema
 
     def __len__(self) -> int:
         return len(self.records)
@@ -40,4 +42,4 @@ def training_set(catalog: CatalogueSnapshot, *excluded: Split) -> TrainSet:
     for split in excluded:
         products = products[~split.is_held_out(products["id"])]
     pixels = torch.from_numpy(catalog.pixels_of(products))
-    return TrainSet(pixels, products.to_dict("records"))
+    return TrainSet(pixels, products.to_dict("records"), catalog.schema)

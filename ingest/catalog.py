@@ -1,4 +1,4 @@
-"""Build the validated catalogue (`data/catalog/`) from `styles.csv` + `images/`, atomically."""
+"""Build the validated catalogue (`data/catalog/`) from a source table and its images, atomically."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import os
 import shutil
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import partial
 from multiprocessing import Pool
@@ -19,8 +20,10 @@ import pandas as pd
 from tqdm import tqdm
 
 from core.errors import LookalikeError
+from core.schema import CatalogueSchema, save_schema
+from ingest.download import Downloader, is_url
 from ingest.images import IMAGE_SIZE, CheckedImage, check_image
-from ingest.styles import COLUMNS, RowIssue, StylesTable, normalise_name
+from ingest.table import IMAGE_SOURCE, RowIssue, SourceTable, normalise_name
 
 INGEST_VERSION = 1
 PRODUCTS_FILE = "products.parquet"
@@ -33,26 +36,67 @@ class SourceError(LookalikeError):
     """The catalogue folder is missing or unreadable."""
 
 
-def _image_names(images_dir: Path) -> list[os.DirEntry[str]]:
+IMAGE_CACHE = "image-cache"  # in the data folder: photos downloaded from the source's URLs
+
+
+def image_reference(schema: CatalogueSchema, product: Mapping[str, Any]) -> str | None:
+    """A product's image as the source names it: a relative path or a URL (None: no image)."""
+    if schema.image_template is not None:
+        return schema.image_template.format(id=product["id"])
+    value = product.get(IMAGE_SOURCE)
+    return None if value is None or pd.isna(value) else str(value)
+
+
+def image_urls(schema: CatalogueSchema, frame: pd.DataFrame) -> list[str]:
+    """The image URLs of a source table's products."""
+    references = (image_reference(schema, p) for p in frame.to_dict("records"))
+    return [r for r in references if r is not None and is_url(r)]
+
+
+def image_path(
+    source: Path,
+    schema: CatalogueSchema,
+    product: Mapping[str, Any],
+    downloads: Mapping[str, Path | str],
+) -> Path | str:
+    """Where a product's image is (in `source`, or downloaded: `Downloader.fetch_all`), or
+    why it has none (a reason, not a path)."""
+    reference = image_reference(schema, product)
+    if reference is None:
+        return "missing: no image given"
+    if is_url(reference):
+        return downloads.get(reference, "missing: not downloaded")
+    relative = Path(reference)
+    if relative.is_absolute() or ".." in relative.parts:
+        return f"missing: image path {reference!r} leaves the catalogue folder"
+    return source / relative
+
+
+def _image_stat(path: Path | str) -> str:
+    if isinstance(path, str):
+        return path
     try:
-        return list(os.scandir(images_dir))
-    except FileNotFoundError as exc:
-        raise SourceError(
-            f"{images_dir}: images folder not found; the catalogue folder must hold images/<id>.jpg"
-        ) from exc
+        stat = path.stat()
+    except FileNotFoundError:
+        return "missing"
     except OSError as exc:
         raise SourceError(
-            f"{images_dir}: images folder unreadable ({exc.strerror}); fix its permissions"
+            f"{path.parent}: images folder unreadable ({exc.strerror}); fix its permissions"
         ) from exc
+    return f"{stat.st_size}:{stat.st_mtime_ns}"
 
 
-def source_fingerprint(source: Path) -> str:
-    """A hash of styles.csv and the image folder listing (names, sizes, mtimes) plus the ingest version."""
+def source_fingerprint(source: Path, schema: CatalogueSchema, table: SourceTable) -> str:
+    """A hash of the schema, the table file and every product image's size and mtime, plus the
+    ingest version."""
     digest = hashlib.sha256(f"ingest-v{INGEST_VERSION}-{IMAGE_SIZE}".encode())
-    digest.update((source / "styles.csv").read_bytes())
-    for entry in sorted(_image_names(source / "images"), key=lambda e: e.name):
-        stat = entry.stat()
-        digest.update(f"{entry.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    digest.update(json.dumps(schema.as_dict(), sort_keys=True).encode())
+    digest.update((source / schema.table).read_bytes())
+    for product in table.frame.to_dict("records"):
+        reference = image_reference(schema, product)
+        known = reference is not None and is_url(reference)  # a URL's photo is cached by URL
+        state = reference if known else _image_stat(image_path(source, schema, product, {}))
+        digest.update(f"{product['id']}:{state}\n".encode())
     return digest.hexdigest()
 
 
@@ -68,27 +112,43 @@ def _open_pixels(path: Path) -> None:
     _pixels = np.load(path, mmap_mode="r+")
 
 
-def _check_one(task: tuple[int, int], images: Path, out_dir: Path) -> CheckedImage:
+def _check_one(task: tuple[int, int, Path | str], out_dir: Path) -> CheckedImage:
     """Check one image in a worker; its pixels go straight into the shared file, not the pipe."""
-    row, product_id = task
-    checked = check_image(product_id, images / f"{product_id}.jpg", out_dir)
+    row, product_id, path = task
+    if isinstance(path, str):
+        return CheckedImage(product_id, None, None, path)
+    checked = check_image(product_id, path, out_dir)
     if checked.pixels is not None and _pixels is not None:
         _pixels[row] = checked.pixels
     return replace(checked, pixels=None)
 
 
-def _check_all(ids: list[int], source: Path, build: Path, workers: int) -> list[CheckedImage]:
-    """Check every image on `workers` processes; pixels land in row i of `pixels.npy` for id i."""
+def _check_all(
+    frame: pd.DataFrame,
+    source: Path,
+    schema: CatalogueSchema,
+    build: Path,
+    workers: int,
+    downloads: Mapping[str, Path | str],
+) -> list[CheckedImage]:
+    """Check every image on `workers` processes; pixels land in row i of `pixels.npy` for row i."""
+    tasks = [
+        (row, int(product["id"]), image_path(source, schema, product, downloads))
+        for row, product in enumerate(frame.to_dict("records"))
+    ]
     pixels = np.lib.format.open_memmap(
-        build / PIXELS_FILE, mode="w+", dtype=np.uint8, shape=(len(ids), IMAGE_SIZE, IMAGE_SIZE, 3)
+        build / PIXELS_FILE,
+        mode="w+",
+        dtype=np.uint8,
+        shape=(len(tasks), IMAGE_SIZE, IMAGE_SIZE, 3),
     )
     pixels.fill(255)
     pixels.flush()
     del pixels
-    check = partial(_check_one, images=source / "images", out_dir=build / "images")
+    check = partial(_check_one, out_dir=build / "images")
     with Pool(workers, initializer=_open_pixels, initargs=(build / PIXELS_FILE,)) as pool:
-        results = pool.imap(check, enumerate(ids), chunksize=128)
-        return list(tqdm(results, total=len(ids), desc="images", unit="img", mininterval=2))
+        results = pool.imap(check, tasks, chunksize=128)
+        return list(tqdm(results, total=len(tasks), desc="images", unit="img", mininterval=2))
 
 
 def _duplicate_groups(frame: pd.DataFrame) -> pd.Series:
@@ -99,7 +159,12 @@ def _duplicate_groups(frame: pd.DataFrame) -> pd.Series:
 
 
 def _report(
-    frame: pd.DataFrame, table: Any, fingerprint: str, elapsed: float, source: Path
+    frame: pd.DataFrame,
+    table: SourceTable,
+    schema: CatalogueSchema,
+    fingerprint: str,
+    elapsed: float,
+    source: Path,
 ) -> dict[str, Any]:
     without = frame[~frame["has_image"]]
     kinds = without["image_issue"].str.split(":").str[0]
@@ -116,7 +181,7 @@ def _report(
         "rows_rejected": len(table.rejected),
         "rejected_rows": _issues(table.rejected),
         "warnings": _issues(table.warnings),
-        "nulls": {c: int(frame[c].isna().sum()) for c in COLUMNS[1:]},
+        "nulls": {c: int(frame[c].isna().sum()) for c in schema.fields[1:]},
         "with_image": int(frame["has_image"].sum()),
         "without_image": len(without),
         "images_rejected_by_reason": dict(Counter(kinds.tolist())),
@@ -164,31 +229,38 @@ class StagedCatalog:
 def stage_catalog(
     source: Path,
     catalog_dir: Path,
-    table: StylesTable,
+    schema: CatalogueSchema,
+    table: SourceTable,
     fingerprint: str,
     workers: int = 2,
     started: float | None = None,
+    downloader: Downloader | None = None,
 ) -> StagedCatalog:
     """Check every row and image of `source` into a new build folder beside `catalog_dir`
-    (`started`: when the ingest began, for the report's duration)."""
+    (`started`: when the ingest began, for the report's duration; `downloader`: how image URLs
+    are fetched, by default into `image-cache/` beside `catalog_dir`)."""
     started = time.perf_counter() if started is None else started
     builds = catalog_dir.with_name(catalog_dir.name + ".builds")
     build = builds / f"{fingerprint[:12]}-{os.getpid()}-{time.time_ns()}"
     (build / "images").mkdir(parents=True)
     try:
         frame = table.frame.copy()
-        frame["name"] = frame["productDisplayName"].map(normalise_name, na_action="ignore")
+        frame["name"] = frame[schema.title].map(normalise_name, na_action="ignore")
         frame["name"] = frame["name"].astype("string")
-        checked = _check_all(frame["id"].tolist(), source, build, workers)
+        downloader = downloader or Downloader(catalog_dir.parent / IMAGE_CACHE)
+        downloads = downloader.fetch_all(image_urls(schema, frame))
+        checked = _check_all(frame, source, schema, build, workers, downloads)
         frame["has_image"] = [c.issue is None for c in checked]
         frame["image_issue"] = pd.array([c.issue for c in checked], dtype="string")
         rows = pd.Series(range(len(frame)), index=frame.index, dtype="Int64")
         frame["pixel_row"] = rows.where(frame["has_image"])
         frame["image_sha1"] = pd.array([c.sha1 for c in checked], dtype="string")
         frame["duplicate_group"] = _duplicate_groups(frame)
-        frame = frame.drop(columns=["line"])
+        frame = frame.drop(columns=["line", IMAGE_SOURCE], errors="ignore")
         frame.to_parquet(build / PRODUCTS_FILE, index=False)
-        report = _report(frame, table, fingerprint, time.perf_counter() - started, source)
+        save_schema(schema, build)
+        elapsed = time.perf_counter() - started
+        report = _report(frame, table, schema, fingerprint, elapsed, source)
         (build / REPORT_FILE).write_text(json.dumps(report, indent=1))
         (build / HASH_FILE).write_text(fingerprint + "\n")
     except BaseException:

@@ -22,6 +22,8 @@ MAX_PIXELS = 16_000_000
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 Pixels = npt.NDArray[np.uint8]
+# What a file's extension promises; a PNG saved as `.jpg` is refused as the wrong format.
+FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP"}
 
 
 class ImageRejected(ValueError):
@@ -83,14 +85,15 @@ def open_checked(path: Path | BinaryIO, expected_format: str | None = None) -> I
 
 
 def check_image(product_id: int, source: Path, out_dir: Path) -> CheckedImage:
-    """Validate one catalogue image; write it normalised as `<out_dir>/<id>.png` when usable."""
+    """Validate one catalogue image (JPEG, PNG or WebP, as its extension says; any size within
+    the bomb limits); write it normalised as `<out_dir>/<id>.png` when usable."""
     try:
         if not source.exists():
             raise ImageRejected("missing", f"no file {source.name}")
         data = source.read_bytes()
         if not data:
             raise ImageRejected("empty", "0-byte file")
-        square = normalise(open_checked(source, expected_format="JPEG"))
+        square = normalise(open_checked(source, FORMATS.get(source.suffix.lower())))
         square.save(out_dir / f"{product_id}.png", compress_level=1)
     except ImageRejected as exc:
         return CheckedImage(product_id, None, None, str(exc))

@@ -21,10 +21,19 @@ import numpy.typing as npt
 from core.registry import MODELS
 from events.store import EventStore, EventStoreUnavailable
 from ranker.profiles import Profiles
-from store.protocol import KEYWORD_FIELDS
 
 log = logging.getLogger("lookalike.ranker")
-FACETS: tuple[str, ...] = tuple(KEYWORD_FIELDS)
+# The facets the features compare, in the order trained models know them. Still the Fashion
+# catalogue's (issue 22: the ranker does not read the catalogue schema yet).
+FACETS: tuple[str, ...] = (
+    "articleType",
+    "subCategory",
+    "masterCategory",
+    "gender",
+    "baseColour",
+    "season",
+    "usage",
+)
 SCORES = ("ann_score", "category_similarity", "category_match", "recall_rank", "model")
 POPULARITY = ("impressions", "clicks", "smoothed_ctr")
 FEATURES: tuple[str, ...] = (

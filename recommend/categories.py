@@ -1,4 +1,5 @@
-"""Soft category similarity: cosine between the text encoder's vectors of two articleTypes."""
+"""Soft category similarity: cosine between the text encoder's vectors of two categories (the
+values of the catalogue schema's `category` field)."""
 
 from __future__ import annotations
 
@@ -13,16 +14,23 @@ import numpy.typing as npt
 from core.errors import LookalikeError
 
 Vectors = npt.NDArray[np.float32]
-# Encodes articleType names to unit vectors in the same space (the category prompt applied).
+# Encodes category names to unit vectors in the same space (the category prompt applied).
 CategoryEncoder = Callable[[Sequence[str]], Vectors]
 
 
 class CategorySimilarity:
-    """A precomputed articleType × articleType cosine matrix; new types are encoded on first use."""
+    """A precomputed category × category cosine matrix; new categories are encoded on first use.
+    `field` is the payload field that holds a product's category."""
 
     def __init__(
-        self, names: list[str], vectors: Vectors, encode: CategoryEncoder | None = None
+        self,
+        names: list[str],
+        vectors: Vectors,
+        encode: CategoryEncoder | None = None,
+        *,
+        field: str,
     ) -> None:
+        self.field = field
         self.index = {name: i for i, name in enumerate(names)}
         self.names = list(names)
         self.unit = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
@@ -33,12 +41,14 @@ class CategorySimilarity:
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, folder: Path, encode: CategoryEncoder | None = None) -> CategorySimilarity:
+    def load(
+        cls, folder: Path, field: str, encode: CategoryEncoder | None = None
+    ) -> CategorySimilarity:
         """Read `names.json` + `vectors.npy` written by `lookalike embed`."""
-        return cls(*read_categories(folder), encode)
+        return cls(*read_categories(folder), encode, field=field)
 
     def similarity(self, a: str | None, b: str | None) -> float:
-        """Cosine between two articleTypes; 1 when equal, 0 when either is missing."""
+        """Cosine between two categories; 1 when equal, 0 when either is missing."""
         if a is not None and a == b:
             return 1.0
         if not a or not b:
@@ -52,7 +62,7 @@ class CategorySimilarity:
         return float(np.clip(first @ second, -1.0, 1.0))
 
     def vector(self, name: str) -> Vectors | None:
-        """The unit vector of an articleType; a new one is encoded from its name (None without
+        """The unit vector of a category; a new one is encoded from its name (None without
         an encoder)."""
         i = self.index.get(name)
         if i is not None:
@@ -64,11 +74,11 @@ class CategorySimilarity:
                 try:
                     self._new[name] = self._encode([name])[0]
                 except LookalikeError:
-                    return None  # no text encoder here: the type is simply unknown (0)
+                    return None  # no text encoder here: the category is simply unknown (0)
             return self._new[name]
 
     def nearest(self, name: str, k: int = 3) -> list[tuple[str, float]]:
-        """The `k` known articleTypes most similar to `name` (itself excluded)."""
+        """The `k` known categories most similar to `name` (itself excluded)."""
         vector = self.vector(name)
         if vector is None:
             return []
@@ -78,7 +88,7 @@ class CategorySimilarity:
 
 
 def read_categories(folder: Path) -> tuple[list[str], Vectors]:
-    """The articleType names and their vectors written by `lookalike embed`."""
+    """The category names and their vectors written by `lookalike embed`."""
     try:
         names = json.loads((folder / "names.json").read_text())
         vectors = np.load(folder / "vectors.npy")

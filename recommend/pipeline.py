@@ -12,7 +12,7 @@ import numpy.typing as npt
 
 from recommend.categories import CategorySimilarity
 from recommend.mmr import mmr_select
-from store.protocol import Filter, Hit, Payload, Vector, VectorStore
+from store.protocol import Filter, Hit, Payload, Range, Vector, VectorStore
 
 CategoryMode = Literal["soft", "hard", "off"]
 RankerName = Literal["static", "learned"]
@@ -28,7 +28,8 @@ class Params:
     category_mode: CategoryMode = "soft"
     w_sim: float = 0.6
     w_cat: float = 0.4
-    filters: Mapping[str, str] = field(default_factory=dict)
+    filters: Mapping[str, str] = field(default_factory=dict)  # exact matches by field
+    ranges: Mapping[str, Range] = field(default_factory=dict)  # inclusive, by numeric field
     ranker: RankerName = "static"  # learned: a trained model scores every recalled candidate
 
 
@@ -90,12 +91,16 @@ class Outcome:
         return self.recall_ms + self.mmr_ms + self.rerank_ms
 
 
-def recall_filter(params: Params, query_type: str | None, exclude: frozenset[int]) -> Filter:
-    """The store filter: payload filters, the query's articleType in hard mode, the query itself."""
+def recall_filter(
+    params: Params, category: tuple[str, str | None], exclude: frozenset[int]
+) -> Filter:
+    """The store filter: payload filters and ranges, the query's category in hard mode (the
+    field and the query's value), the query itself."""
     match = dict(params.filters)
+    field, query_type = category
     if params.category_mode == "hard" and query_type is not None:
-        match["articleType"] = query_type
-    return Filter(match=match, exclude_ids=exclude)
+        match[field] = query_type
+    return Filter(match=match, ranges=dict(params.ranges), exclude_ids=exclude)
 
 
 def recommend(
@@ -108,14 +113,14 @@ def recommend(
     payload_of: Callable[[int], Payload] | None = None,
     scorer: Scorer | None = None,
 ) -> Outcome:
-    """Recommend `params.top_k` products for a query vector (and its articleType, if known).
+    """Recommend `params.top_k` products for a query vector (and its category, if known).
 
     With `payload_of` (a caller that holds the catalogue), payloads come from it instead of the
     store, which makes the ANN search several times cheaper, and only the chosen few are read.
     With a `scorer` (ranker=learned), a trained model ranks the recalled candidates.
     """
     started = time.perf_counter()
-    wanted = recall_filter(params, query_type, exclude)
+    wanted = recall_filter(params, (categories.field, query_type), exclude)
     hits = store.search(query, params.candidates, wanted, with_payload=payload_of is None)
     recalled = time.perf_counter()
 
@@ -156,7 +161,7 @@ def _ranked(
     query_type: str | None,
 ) -> Ranked:
     """A candidate with its category similarity and its static (re-ranked) score."""
-    other_type = payload.get("articleType")
+    other_type = payload.get(categories.field)
     similarity = categories.similarity(query_type, other_type) if query_type else 0.0
     score = hit.score
     if params.category_mode != "off" and query_type is not None:

@@ -37,12 +37,15 @@ class Services:
         self.settings = settings
         names, vectors = read_categories(settings.embeddings_dir / "categories")
         replica = CatalogueReplica(CatalogueDB(settings.catalogue_db))
+        category = replica.database.schema.category
         images = ProductImages(settings.data_dir)
         self.execution = Execution(blocking=backend_type(settings.backend).blocking)
         self.encoding = Encoding(
             read_manifests(settings.embeddings_dir, MODELS), names, self.execution
         )
-        categories = CategorySimilarity(names, vectors, self.encoding.encode_categories)
+        categories = CategorySimilarity(
+            names, vectors, self.encoding.encode_categories, field=category
+        )
         self.catalogue = replica
         self.live = LiveCatalogue(replica, images, self.encoding)
         self.collections = Collections(settings, self.live, self.encoding, client)

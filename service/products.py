@@ -10,6 +10,7 @@ from typing import Any
 from catalogue.database import CatalogueStats, Record
 from catalogue.images import ProductImages
 from core.ids import parse_product_id
+from core.schema import CatalogueSchema
 from service.errors import RequestError, not_found
 from service.replica import CatalogueReplica
 from service.schemas import Product
@@ -48,6 +49,11 @@ class Products:
     def __init__(self, replica: CatalogueReplica, images: ProductImages) -> None:
         self._replica = replica
         self._images = images
+
+    @property
+    def schema(self) -> CatalogueSchema:
+        """The catalogue schema of the served catalogue."""
+        return self._replica.database.schema
 
     @property
     def version(self) -> int:

@@ -37,6 +37,7 @@ from service.collections import Collections
 from service.encoding import Encoding
 from service.errors import RequestError
 from service.execution import Execution
+from service.filters import CatalogueFilters, Filters, described
 from service.products import Products
 from service.queries import TEXTS, expanded, expands
 from service.schemas import (
@@ -68,10 +69,10 @@ def pipeline_params(
     category_mode: CategoryMode = "soft",
     w_sim: float = 0.6,
     w_cat: float = 0.4,
-    filters: dict[str, str] | None = None,
+    filters: Filters | None = None,
     ranker: RankerName = "static",
 ) -> Params:
-    """Pipeline parameters, checked against each other."""
+    """Pipeline parameters, checked against each other (`filters`: `CatalogueFilters.checked`)."""
     params = Params(
         top_k=top_k,
         lambda_diversity=lambda_diversity,
@@ -79,7 +80,8 @@ def pipeline_params(
         category_mode=category_mode,
         w_sim=w_sim,
         w_cat=w_cat,
-        filters=filters or {},
+        filters=filters.match if filters else {},
+        ranges=filters.ranges if filters else {},
         ranker=ranker,
     )
     check_params(params)
@@ -96,10 +98,15 @@ def check_params(params: Params) -> None:
         )
 
 
-def search_params(options: SearchOptions) -> Params:
-    """The pipeline parameters of a search: nothing to re-rank by category."""
+def search_params(options: SearchOptions, filters: CatalogueFilters) -> Params:
+    """The pipeline parameters of a search (its filters checked): nothing to re-rank by
+    category."""
     return pipeline_params(
-        options.top_k, options.lambda_diversity, options.candidates, category_mode="off"
+        options.top_k,
+        options.lambda_diversity,
+        options.candidates,
+        category_mode="off",
+        filters=filters.checked(options.filters),
     )
 
 
@@ -172,6 +179,7 @@ class Recommender:
         self.collections = collections
         self.products = products
         self.categories = categories
+        self.filters = CatalogueFilters(products.schema)
         self.cache = cache
         self._encoding = encoding
         self._execution = execution
@@ -239,7 +247,7 @@ class Recommender:
             vector,
             params,
             self.categories,
-            query.articleType,
+            self.products.payload(qid).get(self.categories.field),
             frozenset({qid}),
             self.products.payload,
             None if scorer_for is None else scorer_for(self.products.payload(qid)),
@@ -261,7 +269,7 @@ class Recommender:
         """Similar products for a text or a photo; nothing excluded."""
         options = query.options
         self.check_search_model(query)
-        params = search_params(options)
+        params = search_params(options, self.filters)
         expand = query.text is not None and expands(options.model, (TEXTS,))
         scope: tuple[object, ...] = self.scope(options.model)
         if expand:  # the answer also depends on the product texts' collection
@@ -383,7 +391,7 @@ def parameters(model: str, params: Params) -> Parameters:
         category_mode=params.category_mode,
         w_sim=params.w_sim,
         w_cat=params.w_cat,
-        filters=dict(params.filters),
+        filters=described(params.filters, params.ranges),
         ranker=params.ranker,
     )
 

@@ -27,6 +27,41 @@ class Product(msgspec.Struct, kw_only=True):
     image_url: str | None
 
 
+class SchemaTable(msgspec.Struct, kw_only=True):
+    """The catalogue's table file, relative to the ingested source folder."""
+
+    path: str
+
+
+class SchemaFields(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """The role of each column of the catalogue's table."""
+
+    id: str
+    title: str
+    category: str
+    text: list[str]
+    facets: list[str]
+    category_path: list[str] = []
+    numeric: list[str] = []
+    phrase: list[str] = []
+    order: list[str] = []
+
+
+class SchemaImage(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """Where each product's image is: a path template with `{id}`, or a column."""
+
+    template: str | None = None
+    column: str | None = None
+
+
+class CatalogueSchemaInfo(msgspec.Struct, kw_only=True):
+    """`GET /schema`: the catalogue schema the served catalogue was ingested with."""
+
+    table: SchemaTable
+    fields: SchemaFields
+    image: SchemaImage
+
+
 class Contribution(msgspec.Struct, kw_only=True):
     """How much one feature moved the learned ranker's score (LightGBM's pred_contrib)."""
 
@@ -72,7 +107,7 @@ class Parameters(msgspec.Struct, kw_only=True):
     category_mode: CategoryMode
     w_sim: float
     w_cat: float
-    filters: dict[str, str]
+    filters: dict[str, str | float]
     ranker: Literal["static", "learned"] = "static"
 
 
@@ -106,6 +141,9 @@ class SearchOptions(msgspec.Struct, kw_only=True):
     lambda_diversity: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] = 0.7
     candidates: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 50
     user_id: Annotated[str, msgspec.Meta(pattern=USER_ID_PATTERN)] | None = None
+    # Every facet of the catalogue schema (`GET /schema`) by exact match, and `<numeric>_min` /
+    # `<numeric>_max` inclusive ranges.
+    filters: dict[str, str | float] = {}
 
 
 class SearchRequest(SearchOptions, kw_only=True):

@@ -19,7 +19,7 @@ from PIL import Image
 
 from catalogue.database import Record
 from catalogue.images import ProductImages
-from catalogue.records import ProductImage, image_fields
+from catalogue.records import Metadata, ProductImage, image_fields
 from core.errors import LookalikeError
 from core.registry import get_model
 from embed.text import product_text
@@ -27,7 +27,7 @@ from service.encoding import Encoding
 from service.errors import RequestError
 from service.execution import Execution
 from service.replica import CatalogueReplica
-from store.indexing import PAYLOAD_FIELDS
+from store.indexing import payload_fields
 from store.protocol import Payload, Vector, VectorStore
 
 
@@ -53,11 +53,6 @@ class WriteResult:
     version: int
 
 
-def payload_of(record: Record) -> Payload:
-    """The collection payload of a catalogue row."""
-    return {field: record.get(field) for field in PAYLOAD_FIELDS}
-
-
 class LiveCatalogue:
     """Writes to the catalogue and to every served collection, all or nothing.
 
@@ -75,9 +70,15 @@ class LiveCatalogue:
     ) -> None:
         self.replica = replica
         self.database = replica.database
+        self.schema = replica.database.schema
+        self.payload_fields = payload_fields(self.schema)
         self.images = images
         self.stores: dict[str, VectorStore] = {}  # filled by `service.collections.Collections`
         self._encoding = encoding
+
+    def payload(self, record: Record | None) -> Payload | None:
+        """The collection payload of a catalogue row (None: no row)."""
+        return None if record is None else {f: record.get(f) for f in self.payload_fields}
 
     def create(
         self, product_id: int, fields: Mapping[str, Any], image: ProductImage | None
@@ -136,7 +137,7 @@ class LiveCatalogue:
             version = self.database.put(record)
             record = {**record, "version": version}
         try:
-            apply_write(product_id, record, vectors, stores)
+            apply_write(product_id, self.payload(record), vectors, stores)
         except StoreWriteError:
             self._restore_database(product_id, old)
             self.replica.take_in_changes()  # the write and its undo: two versions, as it was
@@ -166,8 +167,8 @@ class LiveCatalogue:
         if record.get("has_image") and path is not None:
             with Image.open(path) as opened:
                 image = opened.convert("RGB")
-        text = product_text(record)
-        category = str(record.get("articleType") or "")
+        text = product_text(record, self.schema)
+        category = str(record.get(self.schema.category) or "")
         return {model: encoders.encode_product(model, image, text, category) for model in stores}
 
     def reconcile(self, model: str, store: VectorStore, since_version: int) -> int:
@@ -195,13 +196,13 @@ class LiveCatalogue:
             for product_id in stale:
                 record = self.replica.get(product_id)
                 vectors = {} if record is None else self.vectors(record, {model: store})
-                apply_write(product_id, record, vectors, {model: store})
+                apply_write(product_id, self.payload(record), vectors, {model: store})
             return len(stale)
 
 
 def apply_write(
     product_id: int,
-    record: Record | None,
+    payload: Payload | None,
     vectors: Mapping[str, Vector | None],
     stores: Mapping[str, VectorStore],
 ) -> None:
@@ -218,10 +219,10 @@ def apply_write(
             )
         for model, store in stores.items():
             vector = vectors.get(model)
-            if record is None or vector is None:
+            if payload is None or vector is None:
                 store.delete([product_id])
             else:
-                store.upsert([product_id], np.asarray(vector)[None, :], [payload_of(record)])
+                store.upsert([product_id], np.asarray(vector)[None, :], [payload])
             done.append(model)
     except Exception as exc:
         for undo in done:
@@ -249,6 +250,7 @@ class ProductWrites:
         has_key: bool,
     ) -> None:
         self.catalogue = catalogue
+        self.metadata = Metadata(catalogue.replica.database.schema)
         self.writable = writable
         self._execution = execution
         self._backend = backend

@@ -15,13 +15,20 @@ from store.factory import (
 from store.mirror import MirroredStore, open_for_serving
 from store.names import BACKENDS, MODELS
 from store.options import DEFAULT_SEARCH_EF, BuildOptions, HnswParams
-from store.protocol import KEYWORD_FIELDS, CollectionInfo, Filter, Hit, Payload, VectorStore
+from store.protocol import (
+    CollectionInfo,
+    Filter,
+    Hit,
+    Payload,
+    PayloadIndexes,
+    Range,
+    VectorStore,
+)
 from store.recall import recall_at_k
 
 __all__ = [
     "BACKENDS",
     "DEFAULT_SEARCH_EF",
-    "KEYWORD_FIELDS",
     "MODELS",
     "Backend",
     "BuildOptions",
@@ -31,6 +38,8 @@ __all__ = [
     "HnswParams",
     "MirroredStore",
     "Payload",
+    "PayloadIndexes",
+    "Range",
     "VectorStore",
     "backend_type",
     "build_collection",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,27 +14,25 @@ from tqdm import tqdm
 
 from catalogue.database import CatalogueDB, CatalogueNotReadyError
 from core.manifest import MANIFEST_FILE, manifest_path, read_manifest_checked
-from core.schema import COLUMNS
+from core.schema import CatalogueSchema
 from core.settings import Settings
 from store.errors import CatalogError, EmbeddingsError
 from store.factory import build_collection, collection_record
 from store.names import MODELS
 from store.options import BuildOptions
-from store.protocol import Payload
+from store.protocol import Payload, PayloadIndexes
 
 if TYPE_CHECKING:
     from qdrant_client import QdrantClient
 
-# The catalogue's columns, with the normalised `name` in place of the raw display name, and the
-# catalogue version of the product's last write.
-PAYLOAD_FIELDS = (
-    "id",
-    "name",
-    *(c for c in COLUMNS[1:] if c != "productDisplayName"),
-    "version",
-)
 UPSERT_BATCH = 2048
 EMBED_HINT = "run `lookalike embed` first"
+
+
+def payload_fields(schema: CatalogueSchema) -> tuple[str, ...]:
+    """A product's payload: the schema's fields with the normalised `name` in place of the raw
+    title, and the catalogue version of the product's last write."""
+    return ("id", "name", *(f for f in schema.fields[1:] if f != schema.title), "version")
 
 
 @dataclass(frozen=True)
@@ -99,10 +97,17 @@ class CataloguePayloads:
             raise CatalogError(str(exc)) from exc
         try:
             frame, self.identity = database.frame(), database.identity()
+            self.schema = database.schema
             self._deletes = {c.id: c.version for c in database.changes_since(0) if c.op == "delete"}
         finally:
             database.close()
-        self._rows = frame.set_index("id", drop=False)[list(PAYLOAD_FIELDS)]
+        self._rows = frame.set_index("id", drop=False)[list(payload_fields(self.schema))]
+        integer = tuple(f for f in self.schema.numeric if str(frame[f].dtype) == "Int64")
+        self.indexes = PayloadIndexes(
+            keyword=self.schema.facets,
+            integer=integer,
+            float=tuple(f for f in self.schema.numeric if f not in integer),
+        )
 
     def deleted_since(self, version: int) -> list[int]:
         """Ids removed through the API after catalogue version `version`."""
@@ -162,6 +167,7 @@ def index_model(
         "catalogue_version": embeddings.catalogue_version,
         "count": len(embeddings.ids),
     }
+    options = replace(options, indexes=catalogue.indexes)
     live = collection_record(settings, model, backend=backend, client=client)
     if not force and live is not None and _matches(live, source, options.describe(backend)):
         return IndexReport(model, backend, False, len(embeddings.ids), 0.0)

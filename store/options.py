@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from store.protocol import PayloadIndexes
+
 Quantization = Literal["none", "int8"]
 FaissIndexKind = Literal["flat", "hnsw"]
 
@@ -42,6 +44,7 @@ class BuildOptions:
     faiss_index: FaissIndexKind = "flat"
     shards: int = 1
     replicas: int = 1
+    indexes: PayloadIndexes = field(default_factory=PayloadIndexes)
 
     def describe(self, backend: str) -> dict[str, Any]:
         """The options that shape this backend's index (JSON-ready; stored with each build)."""
@@ -51,6 +54,8 @@ class BuildOptions:
                 {"hnsw": hnsw} if self.faiss_index == "hnsw" else {}
             )
         described: dict[str, Any] = {"hnsw": hnsw, "quantization": self.quantization}
+        if self.indexes != PayloadIndexes():
+            described["indexes"] = {k: list(v) for k, v in asdict(self.indexes).items()}
         if backend == "qdrant":
             described |= {"shards": self.shards, "replicas": self.replicas}
         return described
@@ -59,5 +64,6 @@ class BuildOptions:
     def from_description(described: dict[str, Any]) -> BuildOptions:
         """The options back from `describe` output (missing parts take their defaults)."""
         hnsw = HnswParams(**described["hnsw"]) if "hnsw" in described else HnswParams()
-        rest = {k: v for k, v in described.items() if k != "hnsw"}
-        return BuildOptions(hnsw=hnsw, **rest)
+        indexes = PayloadIndexes(**{k: tuple(v) for k, v in described.get("indexes", {}).items()})
+        rest = {k: v for k, v in described.items() if k not in ("hnsw", "indexes")}
+        return BuildOptions(hnsw=hnsw, indexes=indexes, **rest)

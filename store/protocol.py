@@ -12,26 +12,32 @@ import numpy.typing as npt
 Vector = npt.NDArray[np.float32]
 Payload = dict[str, Any]
 
-# Payload fields that can be filtered by exact match (they carry payload indexes in Qdrant).
-KEYWORD_FIELDS = (
-    "articleType",
-    "subCategory",
-    "masterCategory",
-    "gender",
-    "baseColour",
-    "season",
-    "usage",
-)
+
+@dataclass(frozen=True)
+class Range:
+    """An inclusive range on a numeric payload field (None: open on that side)."""
+
+    low: float | None = None
+    high: float | None = None
 
 
 @dataclass(frozen=True)
 class Filter:
-    """Exact matches on keyword fields, an inclusive `year` range, and ids to leave out."""
+    """Exact matches on keyword fields, inclusive ranges on numeric fields, ids to leave out."""
 
     match: Mapping[str, str] = field(default_factory=dict)
-    year_min: int | None = None
-    year_max: int | None = None
+    ranges: Mapping[str, Range] = field(default_factory=dict)
     exclude_ids: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
+class PayloadIndexes:
+    """The payload fields a build indexes for filters (the catalogue schema's facets and
+    numeric fields; integer fields get an integer index, others a float one)."""
+
+    keyword: tuple[str, ...] = ()
+    integer: tuple[str, ...] = ()
+    float: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -179,7 +179,7 @@ def _steps(parameters: Parameters, query_type: str | None) -> str:
 def _how(parameters: Parameters, query_type: str | None) -> str:
     """One sentence per stage of the pipeline, with the parameters the API used."""
     p = parameters
-    filters = ", ".join(f"{k} = {escape(v)}" for k, v in p.filters.items()) or "none"
+    filters = ", ".join(f"{k} = {escape(str(v))}" for k, v in p.filters.items()) or "none"
     return (
         f'<ol class="lk-how"><li><b>Recall</b>: the {p.candidates} nearest neighbours in '
         f"{escape(_model_label(p.model))} space (filters: {filters}).</li>"

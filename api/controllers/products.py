@@ -17,7 +17,6 @@ from catalogue.records import (
     MAX_UPLOAD,
     InvalidProduct,
     ProductImage,
-    metadata_fields,
     product_id_of,
     product_image,
 )
@@ -38,7 +37,7 @@ def _object(raw: bytes | str, what: str) -> dict[str, Any]:
 
 
 async def _product_form(
-    request: Request[Any, Any, Any], path_id: int | None
+    request: Request[Any, Any, Any], writes: ProductWrites, path_id: int | None
 ) -> tuple[int, dict[str, Any], ProductImage | None]:
     """The id, checked fields and image of a multipart product form."""
     content_type = request.headers.get("content-type", "")
@@ -57,7 +56,7 @@ async def _product_form(
                 f"metadata id {raw['id']!r} differs from the path's {path_id}", "id"
             )
         product_id = path_id if path_id is not None else product_id_of(raw.get("id"))
-        fields = metadata_fields({k: v for k, v in raw.items() if k != "id"})
+        fields = writes.metadata.checked({k: v for k, v in raw.items() if k != "id"})
         upload = form.get("image")
         image = None
         if upload is not None and upload != "":
@@ -133,7 +132,7 @@ class ProductController(Controller):
         self, writes: NamedDependency[ProductWrites], request: Request[Any, Any, Any]
     ) -> ProductWritten:
         """Add a product: multipart `metadata` (JSON with `id`) and an optional `image`."""
-        return _written(await writes.create(*await _product_form(request, None)))
+        return _written(await writes.create(*await _product_form(request, writes, None)))
 
     @put(
         "/{product_id:str}",
@@ -148,7 +147,7 @@ class ProductController(Controller):
         product_id: FromPath[str],
     ) -> Response[ProductWritten]:
         """Create or replace a product (same form as POST; no image: kept text-only)."""
-        pid, fields, image = await _product_form(request, product_id_or_404(product_id))
+        pid, fields, image = await _product_form(request, writes, product_id_or_404(product_id))
         existed = writes.exists(pid)
         result = await writes.put(pid, fields, image)
         status = HTTP_200_OK if existed else HTTP_201_CREATED
@@ -164,7 +163,7 @@ class ProductController(Controller):
         """Change some metadata fields (a JSON object); the image stays."""
         pid = product_id_or_404(product_id)
         try:
-            fields = metadata_fields(_object(await request.body(), "body"), partial=True)
+            fields = writes.metadata.checked(_object(await request.body(), "body"), partial=True)
         except InvalidProduct as exc:
             raise ApiError(exc.status, str(exc), exc.field) from exc
         return _written(await writes.patch(pid, fields))

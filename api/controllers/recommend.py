@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, Response, get
+from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import Parameter
 
@@ -15,7 +15,12 @@ from service.learning import ListRequest, ShopperLoop
 from service.recommender import Recommender, Served, check_params, pipeline_params
 from service.schemas import CategoryMode, RecommendServed
 
-Filter = Annotated[str | None, Parameter(description="exact payload match", max_length=100)]
+
+def filter_parameters(request: Request[Any, Any, Any]) -> dict[str, str]:
+    """The query parameters that are not the route's own: the catalogue schema's filters
+    (documented in the OpenAPI schema by `api.openapi.document_filters`)."""
+    declared = request.route_handler.parsed_fn_signature.parameters
+    return {k: v for k, v in request.query_params.items() if k not in declared}
 
 
 class RecommendController(Controller):
@@ -31,6 +36,7 @@ class RecommendController(Controller):
         self,
         recommender: NamedDependency[Recommender],
         loop: NamedDependency[ShopperLoop],
+        request: Request[Any, Any, Any],
         product_id: Annotated[str, Parameter(description="catalogue id of the query product")],
         model: Annotated[
             str, Parameter(description="resnet | efficientnet | clip | hybrid")
@@ -41,13 +47,6 @@ class RecommendController(Controller):
         category_mode: Annotated[CategoryMode, Parameter(description="soft | hard | off")] = "soft",
         w_sim: Annotated[float, Parameter(ge=0.0, le=1.0)] = 0.6,
         w_cat: Annotated[float, Parameter(ge=0.0, le=1.0)] = 0.4,
-        gender: Filter = None,
-        masterCategory: Filter = None,
-        subCategory: Filter = None,
-        articleType: Filter = None,
-        baseColour: Filter = None,
-        season: Filter = None,
-        usage: Filter = None,
         user_id: UserId = None,
         ranker: Annotated[
             RankerName,
@@ -55,21 +54,14 @@ class RecommendController(Controller):
         ] = "static",
     ) -> Response[bytes]:
         """Products similar to one catalogue product: ANN recall → MMR → category re-rank (or,
-        with `ranker=learned`, the trained model scores every recalled candidate).
+        with `ranker=learned`, the trained model scores every recalled candidate). Filters:
+        every facet of the catalogue schema (`GET /schema`) by exact match, and inclusive
+        `<numeric>_min` / `<numeric>_max` ranges.
 
         Answers are cached (header `X-Cache`) until the catalogue or the collection changes.
         Every list gets a `ranking_id` (for `POST /events`) and is logged; with a `user_id`, a
         running experiment assigns the shopper to an arm whose parameters win.
         """
-        filters = {
-            "gender": gender,
-            "masterCategory": masterCategory,
-            "subCategory": subCategory,
-            "articleType": articleType,
-            "baseColour": baseColour,
-            "season": season,
-            "usage": usage,
-        }
         params = pipeline_params(
             top_k,
             lambda_diversity,
@@ -77,7 +69,7 @@ class RecommendController(Controller):
             category_mode=category_mode,
             w_sim=w_sim,
             w_cat=w_cat,
-            filters={k: v for k, v in filters.items() if v},
+            filters=recommender.filters.checked(filter_parameters(request)),
             ranker=ranker,
         )
 
@@ -88,7 +80,7 @@ class RecommendController(Controller):
             depends_on = loop.answer_scope(params, user_id)
             return await recommender.similar(model, product_id, params, scorer, depends_on)
 
-        request = ListRequest(
+        listing = ListRequest(
             "recommend",
             product_id,
             user_id,
@@ -98,4 +90,4 @@ class RecommendController(Controller):
             check_params,
             recommender.diversity,
         )
-        return served_response(await loop.serve(request))
+        return served_response(await loop.serve(listing))

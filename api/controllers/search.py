@@ -86,7 +86,7 @@ class SearchController(Controller):
                     query.label,
                     options.user_id,
                     options.model,
-                    search_params(options),
+                    search_params(options, recommender.filters),
                     compute,
                     check_params,
                 )

@@ -1,7 +1,8 @@
-"""Models, liveness, readiness and the docs redirect."""
+"""Models, the catalogue schema, liveness, readiness and the docs redirect."""
 
 from __future__ import annotations
 
+import msgspec
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
@@ -9,8 +10,9 @@ from litestar.response import Redirect
 
 from api.views import errors
 from service.collections import Collections
+from service.products import Products
 from service.recommender import Recommender
-from service.schemas import Health, ModelInfo
+from service.schemas import CatalogueSchemaInfo, Health, ModelInfo
 
 
 class SystemController(Controller):
@@ -20,6 +22,13 @@ class SystemController(Controller):
     def list_models(self, collections: NamedDependency[Collections]) -> list[ModelInfo]:
         """Served models with collection size, dimension and weights source."""
         return collections.describe()
+
+    @get("/schema", sync_to_thread=False)
+    def catalogue_schema(self, products: NamedDependency[Products]) -> CatalogueSchemaInfo:
+        """The catalogue schema: the table, the role of its columns (id, title, category,
+        text, facets and numeric fields, the filters `/recommend` and `/search` take) and the
+        image layout."""
+        return msgspec.convert(products.schema.as_dict(), CatalogueSchemaInfo)
 
     @get("/health", sync_to_thread=False)
     def health(self) -> Health:
@@ -40,4 +49,4 @@ class SystemController(Controller):
     @get("/docs", include_in_schema=False)
     async def docs(self) -> Redirect:
         """Interactive API documentation (Swagger UI)."""
-        return Redirect("/schema/swagger")
+        return Redirect("/openapi/swagger")

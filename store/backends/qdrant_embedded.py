@@ -20,7 +20,7 @@ from store.backends.local_backend import FinishableStore, LocalBackend
 from store.builds import Lease
 from store.errors import StoreDiskError
 from store.options import DEFAULT_SEARCH_EF, QUANTIZED_OVERSAMPLING, BuildOptions
-from store.protocol import KEYWORD_FIELDS, CollectionInfo, Filter, Hit, Payload, Vector
+from store.protocol import CollectionInfo, Filter, Hit, Payload, Vector
 
 NAME = "qdrant-embedded"
 SHARD_FOLDER = "shard"
@@ -32,8 +32,8 @@ class _EdgeDialect:
     def keyword(self, field: str, value: str) -> edge.FieldCondition:
         return edge.FieldCondition(key=field, match=edge.MatchValue(value))
 
-    def year_range(self, low: int | None, high: int | None) -> edge.FieldCondition:
-        return edge.FieldCondition(key=filters.YEAR_FIELD, range=edge.RangeFloat(gte=low, lte=high))
+    def range(self, field: str, low: float | None, high: float | None) -> edge.FieldCondition:
+        return edge.FieldCondition(key=field, range=edge.RangeFloat(gte=low, lte=high))
 
     def has_ids(self, ids: list[int]) -> edge.HasIdCondition:
         return edge.HasIdCondition(set(ids))
@@ -247,15 +247,21 @@ class EmbeddedQdrantBackend(LocalBackend):
     ) -> FinishableStore:
         folder = path / SHARD_FOLDER
         shard = _SHARDS.acquire(folder, create=_edge_config(dim, options))
-        for field in KEYWORD_FIELDS:
+        indexes = options.indexes
+        for field in indexes.keyword:
             shard.update(
                 edge.UpdateOperation.create_field_index(field, edge.PayloadSchemaType.Keyword)
             )
-        shard.update(
-            edge.UpdateOperation.create_field_index(
-                filters.YEAR_FIELD, edge.IntegerIndexParams(lookup=False, range=True)
+        for field in indexes.integer:
+            shard.update(
+                edge.UpdateOperation.create_field_index(
+                    field, edge.IntegerIndexParams(lookup=False, range=True)
+                )
             )
-        )
+        for field in indexes.float:
+            shard.update(
+                edge.UpdateOperation.create_field_index(field, edge.PayloadSchemaType.Float)
+            )
         return EmbeddedQdrantStore(
             collection, shard, dim, DEFAULT_SEARCH_EF, _Release(folder, None)
         )

@@ -27,7 +27,7 @@ from qdrant_client.http.exceptions import (
 from store import filters, validation
 from store.errors import QdrantUnreachableError, StoreError, UnknownCollectionError
 from store.options import DEFAULT_SEARCH_EF, QUANTIZED_OVERSAMPLING, BuildOptions
-from store.protocol import KEYWORD_FIELDS, CollectionInfo, Filter, Hit, Payload, Vector
+from store.protocol import CollectionInfo, Filter, Hit, Payload, Vector
 
 NAME = "qdrant"
 PROBE_TIMEOUT_S = 1  # qdrant-client rounds timeouts up to whole seconds
@@ -65,8 +65,8 @@ class _ClientDialect:
     def keyword(self, field: str, value: str) -> models.FieldCondition:
         return models.FieldCondition(key=field, match=models.MatchValue(value=value))
 
-    def year_range(self, low: int | None, high: int | None) -> models.FieldCondition:
-        return models.FieldCondition(key=filters.YEAR_FIELD, range=models.Range(gte=low, lte=high))
+    def range(self, field: str, low: float | None, high: float | None) -> models.FieldCondition:
+        return models.FieldCondition(key=field, range=models.Range(gte=low, lte=high))
 
     def has_ids(self, ids: list[int]) -> models.HasIdCondition:
         return models.HasIdCondition(has_id=list(ids))
@@ -314,11 +314,14 @@ class QdrantServerBackend:
             quantization_config=quantization,
             metadata=record,
         )
-        for field in KEYWORD_FIELDS:
-            self._client.create_payload_index(build, field, models.PayloadSchemaType.KEYWORD)
-        self._client.create_payload_index(
-            build, filters.YEAR_FIELD, models.PayloadSchemaType.INTEGER
+        kinds = (
+            (options.indexes.keyword, models.PayloadSchemaType.KEYWORD),
+            (options.indexes.integer, models.PayloadSchemaType.INTEGER),
+            (options.indexes.float, models.PayloadSchemaType.FLOAT),
         )
+        for fields, kind in kinds:
+            for field in fields:
+                self._client.create_payload_index(build, field, kind)
 
     def _wait_until_indexed(self, build: str) -> None:
         deadline = time.monotonic() + INDEXING_WAIT_S

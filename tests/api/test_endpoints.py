@@ -54,10 +54,15 @@ def test_models_health_ready_docs(client: httpx.Client) -> None:
     ready = client.get("/ready").json()
     assert ready["status"] == "ok" and set(ready["detail"]) == set(models) | {"cache"}
     assert ready["detail"]["cache"] == "memory: ok"
-    schema = client.get("/schema/openapi.json").json()
+    schema = client.get("/openapi/openapi.json").json()
     assert {"/recommend", "/search", "/products/{product_id}"} <= set(schema["paths"])
     docs = client.get("/docs")  # the client does not follow redirects
-    assert (docs.status_code, docs.headers["location"]) == (302, "/schema/swagger")
+    assert (docs.status_code, docs.headers["location"]) == (302, "/openapi/swagger")
+    catalogue = client.get("/schema").json()
+    assert catalogue["table"] == {"path": "styles.csv"}
+    assert catalogue["fields"]["id"] == "id" and catalogue["fields"]["category"] == "articleType"
+    assert catalogue["fields"]["numeric"] == ["year"]
+    assert catalogue["image"] == {"template": "images/{id}.jpg"}
 
 
 def test_text_search(client: httpx.Client, catalog: pd.DataFrame) -> None:

@@ -269,7 +269,7 @@ def test_catalog_reports_counts_and_version(http: httpx.Client, live: Services) 
 
 
 def test_openapi_lists_the_write_routes(http: httpx.Client) -> None:
-    paths = http.get("/schema/openapi.json").json()["paths"]
+    paths = http.get("/openapi/openapi.json").json()["paths"]
     assert {"post"} <= set(paths["/products"])
     assert {"get", "put", "patch", "delete"} <= set(paths["/products/{product_id}"])
     assert "/catalog" in paths

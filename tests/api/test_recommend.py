@@ -111,6 +111,32 @@ def test_every_model_is_served_and_filters_hold(
     assert body["parameters"]["filters"] == {"gender": "Women", "masterCategory": "Apparel"}
 
 
+def test_numeric_ranges_and_unknown_filters(client: httpx.Client, catalog: pd.DataFrame) -> None:
+    body = _recommend(client, product_id=15970, top_k=8, year_min=2012, year_max="2013")
+    assert len(body["results"]) == 8
+    assert all(2012 <= catalog.loc[int(r["product_id"]), "year"] <= 2013 for r in body["results"])
+    assert body["parameters"]["filters"] == {"year_min": 2012, "year_max": 2013}
+    unknown = client.get("/recommend", params={"product_id": 15970, "colour": "Blue"})
+    assert unknown.status_code == 400 and unknown.json()["field"] == "colour"
+    assert "filters on gender, masterCategory" in unknown.json()["detail"]
+    assert "year_min, year_max" in unknown.json()["detail"]
+    bad = client.get("/recommend", params={"product_id": 15970, "year_min": "soon"})
+    assert bad.status_code == 400 and bad.json()["field"] == "year_min"
+    search = client.post("/search", json={"text": "watch", "filters": {"gender": "Women"}})
+    assert search.status_code == 200 and search.json()["parameters"]["filters"] == {
+        "gender": "Women"
+    }
+    wrong = client.post("/search", json={"text": "watch", "filters": {"kind": "Watches"}})
+    assert wrong.status_code == 400 and wrong.json()["field"] == "kind"
+    names = {
+        p["name"]
+        for p in client.get("/openapi/openapi.json").json()["paths"]["/recommend"]["get"][
+            "parameters"
+        ]
+    }
+    assert {"gender", "usage", "year_min", "year_max"} <= names
+
+
 def test_category_off_keeps_the_mmr_order(client: httpx.Client) -> None:
     body = _recommend(client, product_id=15970, top_k=6, category_mode="off")
     assert [r["mmr_rank"] for r in body["results"]] == list(range(1, 7))

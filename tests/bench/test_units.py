@@ -82,7 +82,9 @@ def test_held_out_queries_sample_only_eligible_products() -> None:
             "has_image": [i != 3 for i in range(1, 21)],
         }
     )
-    split = Split(held_out=frozenset({1, 2, 3, 4, 5, 6, 7}), seed=0, fraction=0.1)
+    split = Split(
+        held_out=frozenset({1, 2, 3, 4, 5, 6, 7}), seed=0, fraction=0.1, stratified_by="articleType"
+    )
     embedded = [np.arange(1, 21), np.arange(2, 21)]  # 1 lacks a vector in the second model
     queries = held_out_queries(products, split, embedded, count=10, seed=5)
     assert [q.id for q in queries] == [2, 4, 5, 6, 7]

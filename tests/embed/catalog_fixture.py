@@ -10,9 +10,10 @@ import numpy as np
 import pandas as pd
 
 from catalogue.database import CatalogueDB
+from core.schema import FASHION
 from core.settings import DATABASE_FILE
 from ingest.images import check_image
-from ingest.styles import normalise_name, read_styles
+from ingest.table import normalise_name, read_table
 
 RAW_CATALOGUE = Path("/work/shared/data/fashion-small")
 
@@ -25,7 +26,7 @@ def build_catalog(
 ) -> Path:
     """Write products.parquet, images/, pixels.npy, catalog.sha256 and the catalogue database
     (beside `out_dir`) for some catalogue rows."""
-    frame = read_styles(source / "styles.csv").frame.drop(columns=["line"])
+    frame = read_table(source, FASHION).frame.drop(columns=["line"])
     if ids is not None:
         frame = frame[frame["id"].isin(ids)]
     if limit is not None:
@@ -56,6 +57,6 @@ def build_catalog(
         frame["has_image"]
     )
     database = CatalogueDB(out_dir.parent / DATABASE_FILE, create=True)
-    database.fill(frame, digest.hexdigest(), discard_live_writes=True)
+    database.fill(FASHION, frame, digest.hexdigest(), discard_live_writes=True)
     database.close()
     return out_dir

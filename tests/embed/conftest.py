@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from core.schema import FASHION
 from core.settings import Settings
 from embed.networks import DEFAULT_CLIP, DEFAULT_TIMM, build_clip, build_timm
 from embed.text_encoder import TextEncoder
 from embed.weights import checkpoint_path, save_checkpoint
-from ingest.styles import read_styles
+from ingest.table import read_table
 from tests.embed.catalog_fixture import RAW_CATALOGUE, build_catalog
 
 IMAGELESS = (39403, 39410, 39401)
@@ -22,7 +23,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """Settings whose catalogue holds 197 products with an image and 3 without."""
     if not RAW_CATALOGUE.is_dir():
         pytest.skip(f"raw catalogue {RAW_CATALOGUE} not available")
-    first = read_styles(RAW_CATALOGUE / "styles.csv").frame["id"].head(197).tolist()
+    first = read_table(RAW_CATALOGUE, FASHION).frame["id"].head(197).tolist()
     data_dir = tmp_path_factory.mktemp("data")
     build_catalog(data_dir / "catalog", ids={*first, *IMAGELESS})
     return Settings(data_dir=data_dir)

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from core.schema import FASHION
 from core.settings import Settings
 from embed.batch import embed_catalog
 from embed.loader import NetworkLoader
@@ -69,7 +70,7 @@ def test_normalised_catalogue_pngs_match_batch_vectors(
 
 def test_texts_match_clip_text_vectors(embedded: Settings, encoders: Encoders) -> None:
     products = pd.read_parquet(embedded.catalog_dir / "products.parquet").tail(SAMPLE)
-    texts = [product_text(p) for p in products.to_dict("records")]
+    texts = [product_text(p, FASHION) for p in products.to_dict("records")]
     batch = _batch(embedded, "clip_text", products["id"].tolist())
     np.testing.assert_allclose(encoders.encode_texts(texts), batch, atol=1e-5)
 
@@ -81,7 +82,7 @@ def test_hybrid_with_product_text_matches_batch(embedded: Settings, encoders: En
     online = encoders.encode_images(
         "hybrid",
         uploads,
-        texts=[product_text(p) for p in records],
+        texts=[product_text(p, FASHION) for p in records],
         categories=[str(p["articleType"]) for p in records],
     )
     np.testing.assert_allclose(

@@ -19,21 +19,21 @@ def _products(n_per_type: dict[str, int]) -> pd.DataFrame:
 
 def test_split_is_seeded_and_stratified() -> None:
     products = _products({"Shirts": 200, "Watches": 50, "Rare": 3})
-    split = make_split(products)
-    assert split == make_split(products)
+    split = make_split(products, "articleType")
+    assert split == make_split(products, "articleType")
     held = products[split.is_held_out(products["id"])]
     assert held["articleType"].value_counts().to_dict() == {"Shirts": 20, "Watches": 5}
 
 
 def test_split_round_trips(tmp_path: Path) -> None:
-    split = make_split(_products({"Shirts": 100}))
+    split = make_split(_products({"Shirts": 100}), "articleType")
     save_split(split, tmp_path / "split.json")
     assert load_split(tmp_path / "split.json") == split
 
 
 def test_training_set_excludes_held_out_products(settings: Settings) -> None:
     catalog = open_catalog(settings.catalog_dir)
-    split = make_split(catalog.products)
+    split = make_split(catalog.products, catalog.schema.category)
     ids = {int(r["id"]) for r in training_set(catalog, split).records}
     assert ids and ids.isdisjoint(split.held_out)
 

@@ -46,7 +46,7 @@ def test_batched_and_single_texts_agree(text_encoder: TextEncoder) -> None:
 def test_language_knowledge_reaches_the_categories(text_encoder: TextEncoder) -> None:
     names = ["Watches", "Wristbands", "Socks", "Free Gifts", "Sunglasses"]
     vectors = text_encoder.encode([category_prompt(n) for n in names])
-    similarity = CategorySimilarity(names, vectors)
+    similarity = CategorySimilarity(names, vectors, field="articleType")
     assert similarity.nearest("Watches", 1)[0][0] == "Wristbands"
 
 
@@ -55,11 +55,16 @@ def test_a_new_article_type_gets_a_real_similarity(text_encoder: TextEncoder) ->
         return text_encoder.encode([category_prompt(n) for n in names])
 
     names = ["Watches", "Tshirts"]
-    similarity = CategorySimilarity(names, encode(names), encode)
+    similarity = CategorySimilarity(names, encode(names), encode, field="articleType")
     smart_watch = similarity.similarity("Watches", "Smart Watches")
     assert smart_watch > 0.3
     assert smart_watch > similarity.similarity("Tshirts", "Smart Watches")
-    assert CategorySimilarity(names, encode(names)).similarity("Watches", "Smart Watches") == 0.0
+    assert (
+        CategorySimilarity(names, encode(names), field="articleType").similarity(
+            "Watches", "Smart Watches"
+        )
+        == 0.0
+    )
 
 
 def test_query_expansion_moves_words_to_the_nearest_product_texts(

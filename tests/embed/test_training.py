@@ -32,7 +32,11 @@ TINY_CLIP = ClipConfig(image_size=32, patch_size=8, vision_width=64, vision_laye
 def _tiny_set(settings: Settings, n: int = 32) -> TrainSet:
     catalog = open_catalog(settings.catalog_dir)
     products = catalog.with_images().head(n)
-    return TrainSet(torch.from_numpy(catalog.pixels_of(products)), products.to_dict("records"))
+    return TrainSet(
+        torch.from_numpy(catalog.pixels_of(products)),
+        products.to_dict("records"),
+        catalog.schema,
+    )
 
 
 def _improved(run: TrainRun) -> bool:

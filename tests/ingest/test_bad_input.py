@@ -14,12 +14,13 @@ from PIL import Image
 import ingest.catalog
 from catalogue.fill import build_catalog
 from core.errors import LookalikeError
+from core.schema import FASHION
 from ingest.catalog import load_catalog
-from ingest.styles import COLUMNS, StylesError, read_styles
+from ingest.table import TableError, read_table
 from lookalike.cli import main
 from tests.conftest import require_shared
 
-HEADER = ",".join(COLUMNS) + "\n"
+HEADER = ",".join(FASHION.source_columns) + "\n"
 
 
 def _row(product_id: int, name: str = "Test Shirt") -> str:
@@ -40,30 +41,30 @@ def source(tmp_path: Path) -> Path:
 
 
 def test_missing_styles_csv(source: Path) -> None:
-    with pytest.raises(StylesError, match=r"styles\.csv not found.*--source"):
-        read_styles(source / "styles.csv")
+    with pytest.raises(TableError, match=r"styles\.csv not found.*--source"):
+        read_table(source, FASHION)
 
 
 def test_empty_file(source: Path) -> None:
     (source / "styles.csv").write_text("")
-    with pytest.raises(StylesError, match=r"styles\.csv:1: the file is empty"):
-        read_styles(source / "styles.csv")
+    with pytest.raises(TableError, match=r"styles\.csv:1: the file is empty"):
+        read_table(source, FASHION)
 
 
 def test_missing_required_column(source: Path) -> None:
     (source / "styles.csv").write_text(HEADER.replace(",articleType", "") + "1,Men\n")
     with pytest.raises(
-        StylesError, match=r"styles\.csv:1: missing required column\(s\) articleType"
+        TableError, match=r"styles\.csv:1: missing required column\(s\) articleType"
     ):
-        read_styles(source / "styles.csv")
+        read_table(source, FASHION)
 
 
 def test_wrong_encoding_names_the_line(source: Path) -> None:
     (source / "styles.csv").write_bytes(
         (HEADER + _row(1)).encode() + _row(2, "Caf\xe9").encode("latin-1")
     )
-    with pytest.raises(StylesError, match=r"styles\.csv:3: not UTF-8"):
-        read_styles(source / "styles.csv")
+    with pytest.raises(TableError, match=r"styles\.csv:3: not UTF-8"):
+        read_table(source, FASHION)
 
 
 def test_bad_rows_are_reported_not_lost(source: Path) -> None:
@@ -76,7 +77,7 @@ def test_bad_rows_are_reported_not_lost(source: Path) -> None:
         + _row(4, "  Spaced   Name ").replace("2011", "20x1")
         + _row(5, "Boss Perfume, Balm, Gel")
     )
-    table = read_styles(source / "styles.csv")
+    table = read_table(source, FASHION)
     assert table.rows_read == 6
     assert [(r.line, r.reason) for r in table.rejected] == [
         (3, "id 'x2' is not a positive integer"),

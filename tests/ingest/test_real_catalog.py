@@ -8,16 +8,17 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from core.schema import FASHION
 from core.settings import Settings
 from ingest.catalog import load_catalog
-from ingest.styles import read_styles
+from ingest.table import read_table
 from tests.conftest import require_shared
 
 KNOWN_MISSING = {39403, 39410, 39401, 39425, 12347}
 
 
 def test_styles_parse_keeps_and_repairs_every_row() -> None:
-    table = read_styles(require_shared() / "styles.csv")
+    table = read_table(require_shared(), FASHION)
     assert table.rows_read == 44_446
     assert len(table.frame) == 44_446
     assert len(table.repaired) == 22

@@ -58,7 +58,9 @@ def test_selection_is_a_set_of_distinct_indices(n: int, k: int, lam: float, seed
 
 def test_category_similarity_matrix() -> None:
     categories = CategorySimilarity(
-        ["Shirts", "Tshirts", "Watches"], np.array([[1, 0], [0.8, 0.6], [0, 2]], dtype=np.float32)
+        ["Shirts", "Tshirts", "Watches"],
+        np.array([[1, 0], [0.8, 0.6], [0, 2]], dtype=np.float32),
+        field="articleType",
     )
     assert categories.similarity("Shirts", "Shirts") == 1.0
     assert categories.similarity("Shirts", "Tshirts") == pytest.approx(0.8)

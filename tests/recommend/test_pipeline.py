@@ -17,7 +17,9 @@ def _unit(*rows: tuple[float, float]) -> np.ndarray:
 
 # Shirts and Tshirts are close (cos 0.8), Shirts and Watches far apart (cos 0).
 CATEGORIES = CategorySimilarity(
-    ["Shirts", "Tshirts", "Watches"], _unit((1.0, 0.0), (0.8, 0.6), (0.0, 1.0))
+    ["Shirts", "Tshirts", "Watches"],
+    _unit((1.0, 0.0), (0.8, 0.6), (0.0, 1.0)),
+    field="articleType",
 )
 QUERY = _unit((1.0, 0.0))[0]
 

@@ -69,7 +69,7 @@ class StoreCase:
     name: str
     backend: str
     settings: Settings
-    options: BuildOptions = field(default_factory=BuildOptions)
+    options: BuildOptions = field(default_factory=lambda: BuildOptions(indexes=synthetic.INDEXES))
     client: QdrantClient | None = None
     collection: str = field(default_factory=lambda: f"c_{secrets.token_hex(4)}")
 
@@ -103,6 +103,7 @@ def make_case(name: str, data_dir: Path, request: pytest.FixtureRequest) -> Stor
         client = request.getfixturevalue("qdrant_container_client")
         return StoreCase(name, "qdrant", settings, client=client)
     options = BuildOptions(
+        indexes=synthetic.INDEXES,
         faiss_index="flat" if name == "faiss-flat" else "hnsw",
         hnsw=HnswParams(m=16, ef_construct=64),
     )

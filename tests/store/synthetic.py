@@ -7,7 +7,11 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from store import Filter, Payload
+from core.schema import FASHION
+from store import Filter, Payload, PayloadIndexes
+
+# The payload indexes of a Fashion catalogue build.
+INDEXES = PayloadIndexes(keyword=FASHION.facets, integer=FASHION.numeric)
 
 ARTICLE_TYPES = ("Tshirts", "Shirts", "Watches", "Casual Shoes", "Handbags")
 GENDERS = ("Men", "Women", "Unisex")
@@ -66,11 +70,11 @@ def passes(payload: Payload, filter: Filter | None) -> bool:
         return True
     if any(payload.get(field) != value for field, value in filter.match.items()):
         return False
-    if filter.year_min is not None or filter.year_max is not None:
-        year = payload.get("year")
-        low = filter.year_min if filter.year_min is not None else -(10**9)
-        high = filter.year_max if filter.year_max is not None else 10**9
-        if year is None or not low <= year <= high:
+    for field, bounds in filter.ranges.items():
+        value = payload.get(field)
+        low = bounds.low if bounds.low is not None else -(10**9)
+        high = bounds.high if bounds.high is not None else 10**9
+        if value is None or not low <= value <= high:
             return False
     return payload["id"] not in filter.exclude_ids
 

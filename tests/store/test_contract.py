@@ -7,8 +7,7 @@ import threading
 import numpy as np
 import pytest
 
-from store import Filter, VectorStore
-from store.errors import InvalidFilterError
+from store import Filter, Range, VectorStore
 from tests.store import synthetic
 from tests.store.conftest import Loaded, StoreCase, synthetic_points
 
@@ -71,15 +70,17 @@ FILTERS = {
     ),
     "usage (nulls never match)": Filter(match={"usage": "Formal"}),
     "colour (nulls never match)": Filter(match={"baseColour": "Blue"}),
-    "year range": Filter(year_min=2010, year_max=2012),
-    "year from": Filter(year_min=2016),
-    "year until": Filter(year_max=2009),
+    "year range": Filter(ranges={"year": Range(2010, 2012)}),
+    "year from": Filter(ranges={"year": Range(low=2016)}),
+    "year until": Filter(ranges={"year": Range(high=2009)}),
     "exclude ids": Filter(exclude_ids=frozenset({1000 + 3 * 21, 1000 + 3 * 50})),
     "combined": Filter(
-        match={"articleType": "Shirts"}, year_min=2009, exclude_ids=frozenset({1000 + 3 * 21})
+        match={"articleType": "Shirts"},
+        ranges={"year": Range(low=2009)},
+        exclude_ids=frozenset({1000 + 3 * 21}),
     ),
     "unknown value": Filter(match={"articleType": "Spaceships"}),
-    "empty range": Filter(year_min=2015, year_max=2011),
+    "empty range": Filter(ranges={"year": Range(2015, 2011)}),
 }
 
 
@@ -109,9 +110,11 @@ def test_empty_filter_is_no_filter(loaded: Loaded) -> None:
     )
 
 
-def test_unfilterable_field_is_rejected(loaded: Loaded) -> None:
-    with pytest.raises(InvalidFilterError, match="cannot filter on name"):
-        loaded.store.search(loaded.vectors[0], 5, Filter(match={"name": "Product 1000"}))
+def test_a_field_without_an_index_still_filters(loaded: Loaded) -> None:
+    """Which fields a catalogue filters on is its schema's business (checked by the API);
+    the store filters on any payload field, indexed or not."""
+    hits = loaded.store.search(loaded.vectors[0], 5, Filter(match={"name": "Product 1000"}))
+    assert ids_of(hits) == [1000]
 
 
 def test_limit_beyond_the_collection_returns_everything(loaded: Loaded) -> None:
@@ -123,7 +126,7 @@ def test_limit_beyond_the_collection_returns_everything(loaded: Loaded) -> None:
 
 def test_search_batch_equals_single_searches(loaded: Loaded) -> None:
     queries = loaded.vectors[[1, 2, 3, 40]]
-    filter = Filter(match={"gender": "Men"}, year_min=2010)
+    filter = Filter(match={"gender": "Men"}, ranges={"year": Range(low=2010)})
     batch = loaded.store.search_batch(queries, 7, filter)
     assert [ids_of(hits) for hits in batch] == [
         ids_of(loaded.store.search(q, 7, filter)) for q in queries
@@ -196,8 +199,10 @@ def test_upsert_replaces_existing_points(case: StoreCase) -> None:
     np.testing.assert_allclose(store.vectors([ids[4]])[ids[4]], replacement[0], atol=1e-6)
     assert store.payloads([ids[4]])[ids[4]] == changed
     assert store.search(replacement[0], 1)[0].id == ids[4]
-    assert store.search(replacement[0], 60, Filter(year_min=1900)) != []
-    assert ids[4] not in ids_of(store.search(replacement[0], 60, Filter(year_min=1900)))
+    assert store.search(replacement[0], 60, Filter(ranges={"year": Range(low=1900)})) != []
+    assert ids[4] not in ids_of(
+        store.search(replacement[0], 60, Filter(ranges={"year": Range(low=1900)}))
+    )
     store.close()
 
 

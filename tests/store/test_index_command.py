@@ -12,6 +12,7 @@ import pytest
 from qdrant_client import QdrantClient
 
 from catalogue.database import CatalogueDB
+from core.schema import FASHION
 from core.settings import DATABASE_FILE, Settings
 from lookalike import cli
 from store import BuildOptions, MirroredStore, collection_record, open_for_serving, open_store
@@ -39,7 +40,7 @@ def write_catalogue(data_dir: Path, ids: list[int]) -> list[dict[str, Any]]:
     frame["image_sha1"] = pd.array([None] * len(frame), dtype="string")
     frame["duplicate_group"] = pd.array([None] * len(frame), dtype="Int64")
     database = CatalogueDB(data_dir / DATABASE_FILE, create=True)
-    version = database.fill(frame, "synthetic", discard_live_writes=True)
+    version = database.fill(FASHION, frame, "synthetic", discard_live_writes=True)
     database.close()
     return [row | {"version": version} for row in rows]
 

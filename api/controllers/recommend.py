@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import partial
+from collections.abc import Awaitable
 from typing import Annotated
 
 from litestar import Controller, Response, get
@@ -11,7 +11,7 @@ from litestar.params import Parameter
 
 from api.views import CACHE_HEADERS, UserId, answer_spec, served_response
 from recommend.pipeline import Params, RankerName
-from service.learning import ListRequest, ShopperLoop
+from service.learning import ListRequest, Scope, ScorerFor, ShopperLoop
 from service.recommender import Recommender, Served, check_params, pipeline_params
 from service.schemas import CategoryMode, RecommendServed
 
@@ -81,12 +81,10 @@ class RecommendController(Controller):
             ranker=ranker,
         )
 
-        async def compute(model: str, params: Params) -> Served:
-            if params.ranker == "static":
-                return await recommender.similar(model, product_id, params)
-            scorer = partial(loop.scorer, model=model, user_id=user_id)
-            depends_on = loop.answer_scope(params, user_id)
-            return await recommender.similar(model, product_id, params, scorer, depends_on)
+        def list_of(
+            model: str, params: Params, scorer: ScorerFor, scope: Scope
+        ) -> Awaitable[Served]:
+            return recommender.similar(model, product_id, params, scorer, scope)
 
         request = ListRequest(
             "recommend",
@@ -94,7 +92,7 @@ class RecommendController(Controller):
             user_id,
             model,
             params,
-            compute,
+            loop.compute(user_id, list_of),
             check_params,
             recommender.diversity,
         )

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from qdrant_client import QdrantClient, models
 
 from recommend.categories import CategorySimilarity
-from recommend.examples import Examples, Strategy, closeness, example_scores, recall_examples
+from recommend.examples import (
+    STRATEGIES,
+    Examples,
+    Strategy,
+    closeness,
+    example_scores,
+    recall_examples,
+)
 from recommend.pipeline import Params, recommend
 from store.memory import MemoryStore
 from store.protocol import Filter
+from tests.qdrant_reference import qdrant_recommend, reference_collection
 
 
 def _unit(*rows: tuple[float, ...]) -> np.ndarray:
@@ -104,65 +111,34 @@ def test_pipeline_reranks_against_the_positives_types() -> None:
     assert [r.id for r in hard.results] == [4]
 
 
-@pytest.mark.parametrize("strategy", ["average_vector", "best_score", "sum_scores"])
+@pytest.mark.parametrize("strategy", STRATEGIES)
 @pytest.mark.parametrize("negatives", [0, 2])
 def test_same_list_as_qdrant_local_mode(strategy: Strategy, negatives: int) -> None:
+    # Scattered 16-d vectors: best_score has to search deeper than the first round.
     rng = np.random.default_rng(7)
-    n, dim = 600, 16
-    vectors = rng.normal(size=(n, dim)).astype(np.float32)
+    vectors = rng.normal(size=(600, 16)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    ids = list(range(1, n + 1))
-    colours = ["Red" if i % 3 else "Blue" for i in ids]
-    store = MemoryStore.of("m", ids, vectors, [{"baseColour": c} for c in colours])
-    client = QdrantClient(":memory:")
-    client.create_collection(
-        "m", vectors_config=models.VectorParams(size=dim, distance=models.Distance.COSINE)
-    )
-    client.upsert(
-        "m",
-        [
-            models.PointStruct(id=i, vector=v.tolist(), payload={"baseColour": c})
-            for i, v, c in zip(ids, vectors, colours, strict=True)
-        ],
-    )
+    ids = list(range(1, 601))
+    payloads = [{"baseColour": "Red" if i % 3 else "Blue"} for i in ids]
+    store = MemoryStore.of("m", ids, vectors, payloads)
+    client = reference_collection(ids, vectors, payloads)
     positive, negative = [3, 10, 42], [7, 99][:negatives]
     ex = _examples(store, positive, negative, strategy)
-    for colour in (None, "Blue"):
-        wanted = Filter(match={"baseColour": colour} if colour else {}, exclude_ids=ex.ids)
-        ours = recall_examples(store, ex, 20, wanted, False)
-        theirs = client.query_points(
-            "m",
-            query=models.RecommendQuery(
-                recommend=models.RecommendInput(
-                    positive=positive, negative=negative, strategy=strategy
-                )
-            ),
-            query_filter=models.Filter(
-                must=[
-                    models.FieldCondition(key="baseColour", match=models.MatchValue(value=colour))
-                ]
-            )
-            if colour
-            else None,
-            limit=20,
-        ).points
-        assert [h.id for h in ours] == [p.id for p in theirs]
-        assert [h.score for h in ours] == pytest.approx([p.score for p in theirs], abs=1e-5)
+    for match in ({}, {"baseColour": "Blue"}):
+        ours = recall_examples(store, ex, 20, Filter(match, exclude_ids=ex.ids), False)
+        theirs = qdrant_recommend(client, positive, negative, strategy, 20, match)
+        assert [h.id for h in ours] == [i for i, _ in theirs]
+        assert [h.score for h in ours] == pytest.approx([s for _, s in theirs], abs=1e-5)
     if strategy == "best_score" and negatives:
         alone = _examples(store, [], negative, strategy)
         ours = recall_examples(store, alone, 20, Filter(exclude_ids=alone.ids), False)
-        theirs = client.query_points(
-            "m",
-            query=models.RecommendQuery(
-                recommend=models.RecommendInput(negative=negative, strategy=strategy)
-            ),
-            limit=20,
-        ).points
-        assert [h.id for h in ours] == [p.id for p in theirs]
+        assert [h.id for h in ours] == [
+            i for i, _ in qdrant_recommend(client, [], negative, strategy, 20)
+        ]
 
 
 def test_scores_of_every_strategy_are_the_recall_scores(plane: MemoryStore) -> None:
-    for strategy in ("average_vector", "best_score", "sum_scores"):
+    for strategy in STRATEGIES:
         ex = _examples(plane, [1, 2], [3], strategy)
         hits = recall_examples(plane, ex, 4, Filter(exclude_ids=ex.ids), False)
         direct = example_scores(ex, np.stack([plane.vectors([h.id])[h.id] for h in hits]))

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from qdrant_client import QdrantClient, models
+from qdrant_client import QdrantClient
 
 from recommend.examples import STRATEGIES, Examples, Strategy, recall_examples
 from store import Filter
+from tests.qdrant_reference import qdrant_recommend, reference_collection
 from tests.store.conftest import Loaded
 
 POSITIVE, NEGATIVE = (0, 5, 9), (40, 77)
@@ -17,19 +18,7 @@ POSITIVE, NEGATIVE = (0, 5, 9), (40, 77)
 @pytest.fixture(scope="module")
 def reference(loaded: Loaded) -> QdrantClient:
     """The same points in qdrant-client's local mode."""
-    client = QdrantClient(":memory:")
-    dim = loaded.vectors.shape[1]
-    client.create_collection(
-        "ref", vectors_config=models.VectorParams(size=dim, distance=models.Distance.COSINE)
-    )
-    client.upsert(
-        "ref",
-        [
-            models.PointStruct(id=i, vector=v.tolist(), payload=p)
-            for i, v, p in zip(loaded.ids, loaded.vectors, loaded.payloads, strict=True)
-        ],
-    )
-    return client
+    return reference_collection(loaded.ids, loaded.vectors, loaded.payloads)
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
@@ -51,14 +40,6 @@ def test_every_backend_recommends_what_qdrant_does(
     ours = recall_examples(
         loaded.store, examples, 15, Filter(match, exclude_ids=examples.ids), False
     )
-    condition = models.FieldCondition(key="gender", match=models.MatchValue(value=gender or ""))
-    theirs = reference.query_points(
-        "ref",
-        query=models.RecommendQuery(
-            recommend=models.RecommendInput(positive=positive, negative=negative, strategy=strategy)
-        ),
-        query_filter=models.Filter(must=[condition]) if gender else None,
-        limit=15,
-    ).points
-    assert [h.id for h in ours] == [p.id for p in theirs]
-    assert [h.score for h in ours] == pytest.approx([p.score for p in theirs], abs=1e-5)
+    theirs = qdrant_recommend(reference, positive, negative, strategy, 15, match)
+    assert [h.id for h in ours] == [i for i, _ in theirs]
+    assert [h.score for h in ours] == pytest.approx([s for _, s in theirs], abs=1e-5)

@@ -17,7 +17,6 @@ from api.allow import allow_header_middleware
 from api.auth import API_KEY_STATE, EVENTS_KEY_STATE
 from api.controllers.catalog import CatalogController
 from api.controllers.events import EventsController
-from api.controllers.examples import ExamplesController
 from api.controllers.experiments import ExperimentsController
 from api.controllers.metrics import MetricsController
 from api.controllers.products import ProductController
@@ -55,7 +54,6 @@ def create_app(
     return Litestar(
         route_handlers=[
             RecommendController,
-            ExamplesController,
             SearchController,
             ProductController,
             CatalogController,

@@ -103,3 +103,29 @@ def test_writes_to_crafted_ids(writer: httpx.Client, product_id: str) -> None:
 )
 def test_text_search_bodies(client: httpx.Client, body: dict[str, Any]) -> None:
     assert_handled(client.post("/search", json=body))
+
+
+ids = st.one_of(texts, st.integers(), st.sampled_from(["15970", "39386", "59263", "39403"]))
+
+
+@FUZZ
+@given(
+    body=st.fixed_dictionaries(
+        {},
+        optional={
+            "positive": st.lists(ids, max_size=22) | texts,
+            "negative": st.lists(ids, max_size=3),
+            "strategy": texts | st.sampled_from(["average_vector", "best_score", "sum_scores"]),
+            "model": texts,
+            "top_k": texts | st.integers(),
+            "candidates": st.integers(),
+            "lambda_diversity": st.floats(allow_nan=True) | texts,
+            "category_mode": texts,
+            "filters": st.dictionaries(texts, texts | st.integers(), max_size=2),
+            "user_id": texts,
+            "ranker": texts,
+        },
+    )
+)
+def test_examples_bodies(client: httpx.Client, body: dict[str, Any]) -> None:
+    assert_handled(client.post("/recommend", json=body))

@@ -37,8 +37,9 @@ class NoDirection(ValueError):
 
 @dataclass(frozen=True)
 class Examples:
-    """A query made of example products: their ids and unit vectors (rows), the strategy, and
-    the positives' articleTypes, most frequent first (the category re-rank's targets)."""
+    """A query made of example products: their ids and unit vectors (rows), the strategy, the
+    positives' articleTypes, most frequent first (the category re-rank's targets), and the
+    positives' weights in `average_vector` (none: all equal, as in Qdrant)."""
 
     positive_ids: tuple[int, ...]
     positive: Vector
@@ -46,6 +47,7 @@ class Examples:
     negative: Vector
     strategy: Strategy = "average_vector"
     types: tuple[str, ...] = field(default=())
+    weights: tuple[float, ...] = ()
 
     @property
     def ids(self) -> frozenset[int]:
@@ -73,7 +75,7 @@ def example_scores(examples: Examples, vectors: Vector) -> npt.NDArray[np.float3
 
 def average_direction(examples: Examples) -> Vector:
     """The unit query of `average_vector`: avg(pos) + avg(pos) − avg(neg), normalised."""
-    mean = examples.positive.mean(axis=0)
+    mean = np.average(examples.positive, axis=0, weights=examples.weights or None)
     if len(examples.negative):
         mean = 2 * mean - examples.negative.mean(axis=0)
     return _unit(mean)

@@ -17,11 +17,14 @@ MAX_EXAMPLES = 20
 
 @dataclass(frozen=True)
 class ExampleIds:
-    """Checked example ids (catalogue ids, in the order given) and the strategy."""
+    """Checked example ids (catalogue ids, in the order given), the strategy, the positives'
+    weights (average_vector; none: equal) and products to leave out beside the examples."""
 
     positive: tuple[int, ...]
     negative: tuple[int, ...]
     strategy: Strategy
+    weights: tuple[float, ...] = ()
+    exclude: frozenset[int] = frozenset()
 
     @property
     def label(self) -> str:

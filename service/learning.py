@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, TypeVar
@@ -57,7 +57,12 @@ def with_list_fields(
 ) -> bytes:
     """An answer body (a JSON object) with the served list's fields first, without decoding it
     (a cached body is shared by every list served from it)."""
-    head = msgspec.json.encode({"ranking_id": ranking_id, "experiment": experiment, "arm": arm})
+    return with_fields(body, {"ranking_id": ranking_id, "experiment": experiment, "arm": arm})
+
+
+def with_fields(body: bytes, fields: Mapping[str, object]) -> bytes:
+    """A JSON object body with `fields` spliced in first, without decoding it."""
+    head = msgspec.json.encode(fields)
     return head[:-1] + b"," + body[1:]
 
 

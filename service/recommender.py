@@ -303,6 +303,7 @@ class Recommender:
             rows_of(found, list(ids.negative), dim),
             ids.strategy,
             _most_frequent_first(types),
+            ids.weights,
         )
         anchor = (ids.positive or ids.negative)[0]
         try:
@@ -311,6 +312,7 @@ class Recommender:
                 examples,
                 params,
                 self.categories,
+                exclude=ids.exclude,
                 payload_of=self.products.payload,
                 scorer=None if scorer_for is None else scorer_for(self.products.payload(anchor)),
             )
@@ -329,6 +331,10 @@ class Recommender:
             strategy=ids.strategy,
             **fields,
         )
+
+    def held(self, model: str, ids: list[int]) -> set[int]:
+        """The ids among `ids` that `model`'s collection holds a vector of (400: unknown model)."""
+        return set(self.collections.model_store(model, RECOMMEND_MODELS).vectors(ids))
 
     def _example_vectors(
         self, store: VectorStore, model: str, ids: ExampleIds

@@ -155,6 +155,23 @@ class ExamplesServed(ExamplesResponse, kw_only=True):
     arm: str | None
 
 
+class UsedEvent(msgspec.Struct, kw_only=True):
+    """A shopper's event that `GET /recommend/for-you` used: its product's weight as a positive."""
+
+    type: str
+    product_id: str
+    ranking_id: str
+    at: str  # ISO-8601, UTC
+    weight: float
+
+
+class ForYouServed(ExamplesServed, kw_only=True):
+    """`GET /recommend/for-you`: a list from the shopper's recent events (newest first)."""
+
+    user_id: str
+    events: list[UsedEvent]
+
+
 class SearchOptions(msgspec.Struct, kw_only=True):
     """Knobs of `POST /search` (JSON fields, or form fields beside an uploaded `image`)."""
 

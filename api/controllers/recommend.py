@@ -3,19 +3,33 @@ several examples and unlike others."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Annotated
 
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, Parameter
 
-from api.views import CACHE_HEADERS, UserId, answer_spec, served_response
+from api.views import CACHE_HEADERS, UserId, answer_spec, served_response, unavailable
+from core.ids import parse_product_id
+from events.store import EventStoreUnavailable
 from recommend.pipeline import Params, RankerName
-from service.examples import checked_examples
-from service.learning import ListRequest, Scope, ScorerFor, ShopperLoop
+from service.examples import ExampleIds, checked_examples
+from service.for_you import LOOKBACK_S, session_of
+from service.learning import ListRequest, Scope, ScorerFor, ShopperLoop, with_fields
 from service.recommender import Recommender, Served, check_params, pipeline_params
-from service.schemas import CategoryMode, ExamplesRequest, ExamplesServed, RecommendServed
+from service.schemas import (
+    USER_ID_PATTERN,
+    CategoryMode,
+    ExamplesRequest,
+    ExamplesServed,
+    ForYouServed,
+    RecommendServed,
+    UsedEvent,
+)
 
 Filter = Annotated[str | None, Parameter(description="exact payload match", max_length=100)]
 
@@ -130,21 +144,73 @@ class RecommendController(Controller):
             filters=data.filters,
             ranker=data.ranker,
         )
+        served = await _like_these(recommender, loop, examples, data.model, params, data.user_id)
+        return served_response(served)
 
-        def list_of(
-            model: str, params: Params, scorer: ScorerFor, scope: Scope
-        ) -> Awaitable[Served]:
-            return recommender.like_these(model, examples, params, scorer, scope)
+    @get(
+        "/for-you",
+        responses=answer_spec(ForYouServed, 400, 404, 409, 503),
+        response_headers=CACHE_HEADERS,
+    )
+    async def for_you(
+        self,
+        recommender: NamedDependency[Recommender],
+        loop: NamedDependency[ShopperLoop],
+        user_id: Annotated[str, Parameter(description="the shopper", pattern=USER_ID_PATTERN)],
+        top_k: Annotated[int, Parameter(ge=1, le=100)] = 5,
+        model: Annotated[
+            str, Parameter(description="resnet | efficientnet | clip | hybrid")
+        ] = "clip",
+    ) -> Response[bytes]:
+        """A list for one shopper: their newest clicks, add-to-carts and purchases (30 days, the
+        10 newest distinct products, each weighing 0.7 of the next newer) are the positives of
+        an `average_vector` list; products they bought are left out. `events` says which events
+        were used. A shopper without such history is a 404 (fall back to your default list)."""
+        try:
+            history = await loop.in_thread(loop.store.events, time.time() - LOOKBACK_S, user_id)
+        except EventStoreUnavailable as exc:
+            raise unavailable(exc, "retry shortly") from exc
+        products = [i for e in history if (i := parse_product_id(e.product_id)) is not None]
+        held = await loop.in_thread(recommender.held, model, products)
+        session = session_of(user_id, history, held)
+        params = pipeline_params(top_k, 0.7, max(50, top_k))
+        served = await _like_these(recommender, loop, session.examples, model, params, user_id)
+        used = [
+            UsedEvent(
+                type=e.type,
+                product_id=e.product_id,
+                ranking_id=e.ranking_id,
+                at=datetime.fromtimestamp(e.at, UTC).isoformat(),
+                weight=round(weight, 6),
+            )
+            for e, weight in session.used
+        ]
+        body = with_fields(served.body, {"user_id": user_id, "events": used})
+        return served_response(replace(served, body=body))
 
-        request = ListRequest(
-            "examples",
-            examples.label,
-            data.user_id,
-            data.model,
-            params,
-            loop.compute(data.user_id, list_of),
-            check_params,
-            recommender.diversity,
-            anchor_id=str((examples.positive or examples.negative)[0]),
-        )
-        return served_response(await loop.serve(request))
+
+async def _like_these(
+    recommender: Recommender,
+    loop: ShopperLoop,
+    examples: ExampleIds,
+    model: str,
+    params: Params,
+    user_id: str | None,
+) -> Served:
+    """A list from examples through the shopper loop (experiments, ranking_id, the log)."""
+
+    def list_of(model: str, params: Params, scorer: ScorerFor, scope: Scope) -> Awaitable[Served]:
+        return recommender.like_these(model, examples, params, scorer, scope)
+
+    request = ListRequest(
+        "examples",
+        examples.label,
+        user_id,
+        model,
+        params,
+        loop.compute(user_id, list_of),
+        check_params,
+        recommender.diversity,
+        anchor_id=str((examples.positive or examples.negative)[0]),
+    )
+    return await loop.serve(request)

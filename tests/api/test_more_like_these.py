@@ -3,6 +3,8 @@ them, the list log and experiments, and every bad input a 4xx naming the id."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -10,6 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from core.settings import Settings
+from tests.api.live import AUTH, copy_data
+from tests.api.test_learning import Shop, _shop
 from tests.qdrant_reference import qdrant_recommend, reference_collection
 
 WATCHES = ["30039", "29928", "17429"]  # black watches
@@ -152,3 +157,67 @@ def test_a_body_that_is_not_json_is_a_400(client: httpx.Client) -> None:
         "/recommend", content=b"{positive", headers={"content-type": "application/json"}
     )
     assert answer.status_code == 400 and "detail" in answer.json()
+
+
+@pytest.fixture(scope="module")
+def shop(slice_snapshot: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
+    """The slice served with its own event store (no events key), lists written every 0.2 s."""
+    settings = copy_data(slice_snapshot, tmp_path_factory.mktemp("examples") / "data")
+    yield from _shop(settings, "examples API", flush_every_s=0.2)
+
+
+def test_experiments_assign_shoppers_on_post(shop: Shop) -> None:
+    arms = [
+        {"name": "clip", "overrides": {"model": "clip"}},
+        {"name": "hybrid", "overrides": {"model": "hybrid"}},
+    ]
+    assert shop.http.put(
+        "/experiments/mlt", json={"design": "ab", "arms": arms}, headers=AUTH
+    ).is_success
+    shop.loop.experiments.refresh()
+    arms_seen = set()
+    for user in range(12):
+        body = _post(shop.http, positive=WATCHES, user_id=f"mlt-{user}", model="resnet")
+        assert body["experiment"] == "mlt" and body["parameters"]["model"] == body["arm"]
+        arms_seen.add(body["arm"])
+    assert arms_seen == {"clip", "hybrid"}
+    assert shop.http.delete("/experiments/mlt", headers=AUTH).status_code == 204
+    shop.loop.experiments.refresh()
+
+
+def _event(kind: str, answer: dict, index: int, minutes_ago: int) -> dict:
+    at = datetime.now(UTC) - timedelta(minutes=minutes_ago)
+    product = answer["results"][index]["product_id"]
+    return {"type": kind, "ranking_id": answer["ranking_id"], "product_id": product,
+            "user_id": "fy-1", "timestamp": at.isoformat()}  # fmt: skip
+
+
+def test_for_you_is_built_from_the_shoppers_events(shop: Shop) -> None:
+    missing = shop.http.get("/recommend/for-you", params={"user_id": "fy-1"})
+    assert missing.status_code == 404 and "no clicks" in missing.json()["detail"]
+    seen = shop.http.get(
+        "/recommend", params={"product_id": WATCHES[0], "user_id": "fy-1", "top_k": 4}
+    ).json()
+    events = [
+        _event("click", seen, 0, 30),
+        _event("click", seen, 1, 20),
+        _event("add_to_cart", seen, 1, 19),
+        _event("purchase", seen, 2, 10),
+    ]
+    assert shop.http.post("/events", json=events).json()["accepted"] == 4
+    answer = shop.http.get("/recommend/for-you", params={"user_id": "fy-1", "top_k": 6})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    shown = [r["product_id"] for r in seen["results"]]
+    assert body["user_id"] == "fy-1" and body["strategy"] == "average_vector"
+    assert body["positive"] == [shown[2], shown[1], shown[0]]  # newest first
+    assert [(e["type"], e["product_id"], e["weight"]) for e in body["events"]] == [
+        ("purchase", shown[2], 1.0),
+        ("add_to_cart", shown[1], 0.7),
+        ("click", shown[1], 0.7),
+        ("click", shown[0], 0.49),
+    ]
+    assert not {r["product_id"] for r in body["results"]} & set(
+        shown[:3]
+    )  # nothing bought or seen again
+    assert len(body["ranking_id"]) == 32 and len(body["results"]) == 6

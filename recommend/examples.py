@@ -17,7 +17,7 @@ The three strategies compute what Qdrant's recommend query computes on a cosine 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -46,7 +46,7 @@ class Examples:
     negative_ids: tuple[int, ...]
     negative: Vector
     strategy: Strategy = "average_vector"
-    types: tuple[str, ...] = field(default=())
+    types: tuple[str, ...] = ()
     weights: tuple[float, ...] = ()
 
     @property

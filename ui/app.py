@@ -256,8 +256,8 @@ def build_blocks(client: LookalikeClient) -> gr.Blocks:
                             notice(NO_VOTES), elem_id="more-like-these", js_on_load=OPEN_CARD_JS
                         )
                         why = gr.HTML(elem_id="why")
-                    with gr.Tab("For you", id="for-you") as for_you_tab:
-                        for_you_button = gr.Button("Refresh", elem_id="for-you-refresh")
+                        gr.Markdown("#### For you")
+                        for_you_button = gr.Button("Show my list", elem_id="for-you-refresh")
                         for_you = gr.HTML(elem_id="for-you", js_on_load=OPEN_CARD_JS)
                     comparison = _compare_tab(actions, product_id, tuning)
                     found = _search_tab(actions, tuning, user)
@@ -280,12 +280,7 @@ def build_blocks(client: LookalikeClient) -> gr.Blocks:
         name_box.submit(actions.find, name_box, matches)
         examples = ExampleActions(client)
         _wire_examples(examples, listing, (grid, more, for_you), more)
-        gr.on(
-            [for_you_tab.select, for_you_button.click],
-            examples.for_you,
-            listing,
-            for_you,
-        )
+        for_you_button.click(examples.for_you, listing, for_you)
         for results in (grid, comparison, found, more, for_you):
             results.click(picked, None, product_id).then(
                 actions.recommend, [product_id, *listing], views

@@ -10,8 +10,15 @@ from typing import Any
 import numpy as np
 
 from bench import metrics
+from bench.examples import (
+    SESSION_POOL,
+    SESSIONS,
+    draw_sessions,
+    evaluate_sessions,
+    post_vs_get_latency,
+)
 from bench.native_mmr import compare_native_mmr
-from bench.queries import Query, VectorTable
+from bench.queries import Query, VectorTable, select_queries
 from bench.subject import Subject, catalogue_payloads, opened
 from core.registry import models_answering
 from core.schema import catalogue_schema
@@ -22,6 +29,7 @@ from store.indexing import available_models, load_embeddings
 from store.protocol import Vector
 
 QUALITY_MODELS = models_answering("product")
+BACKEND = "qdrant-embedded"  # the POST / GET latency server's
 COMMON_SPACE = "clip"
 LAMBDAS = tuple(round(0.1 * step, 1) for step in range(11))
 MMR_OFF, MMR_ON = 1.0, 0.7
@@ -97,15 +105,25 @@ def run_quality(
     category = catalogue_schema(settings.catalog_dir).category
     categories = CategorySimilarity.load(settings.embeddings_dir / "categories", category)
     payloads = catalogue_payloads(settings)
+    held_out = select_queries(settings, models, SESSION_POOL, seed)
+    sessions = draw_sessions(held_out, payloads.__getitem__, SESSIONS, seed)
     results: dict[str, Any] = {}
     for model in models:
         started = time.perf_counter()
         with opened(settings, model, common, categories, payloads) as subject:
             results[model] = evaluate_model(subject, queries, lambdas, seed)
+            results[model]["examples"] = evaluate_sessions(
+                subject, sessions, Params(top_k=TOP_K), seed
+            )
         results[model]["seconds"] = time.perf_counter() - started
         print(f"quality: {model} done in {results[model]['seconds']:.0f} s", flush=True)
+    latency_model = COMMON_SPACE if COMMON_SPACE in models else models[0]
     return {
         "models": results,
+        "sessions": len(sessions),
+        "examples_latency": post_vs_get_latency(settings, sessions, latency_model, BACKEND)
+        if sessions
+        else None,
         "top_k": TOP_K,
         "common_space": COMMON_SPACE,
         "queries": len(queries),

@@ -68,6 +68,45 @@ def _native_rows(models: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
+def examples_section(doc: dict[str, Any]) -> list[str]:
+    """Several examples: P@5 per strategy against one positive, and POST against GET latency."""
+    if not doc.get("sessions"):
+        return []
+    names = ["single", "average_vector", "best_score", "sum_scores"]
+    rows = [
+        [model, *(ci(result["examples"][n]) for n in names)]
+        for model, result in doc["models"].items()
+    ]
+    lines = [
+        "### Several examples (`POST /recommend`)",
+        "",
+        f"{doc['sessions']} sessions of 3 held-out positives sharing an articleType and colour, "
+        "1 negative of another type; P@5 = share of the top 5 with the session's type and "
+        "colour (mean [95% bootstrap interval]); 'single' is its first positive alone through "
+        "`GET /recommend`'s pipeline. λ 0.7, soft category mode.",
+        "",
+        *table(["model", "single positive", *names[1:]], rows),
+        "",
+    ]
+    latency = doc["examples_latency"]
+    lines += [
+        f"Latency over HTTP ({latency['model']}, {latency['backend']}, cache off, interleaved "
+        "requests): POST with 3 positives and 1 negative (best_score) against GET of the "
+        "first positive; goal ≤ 1.5×.",
+        "",
+        *table(
+            ["route", "p50 ms", "p99 ms"],
+            [
+                ["POST /recommend", num(latency["post"]["p50"], 2), num(latency["post"]["p99"], 2)],
+                ["GET /recommend", num(latency["get"]["p50"], 2), num(latency["get"]["p99"], 2)],
+                ["ratio", num(latency["p50_ratio"], 2), num(latency["p99_ratio"], 2)],
+            ],
+        ),
+        "",
+    ]
+    return lines
+
+
 def quality_section(doc: dict[str, Any]) -> list[str]:
     """Headline tables, the reference comparison, the frontier and native MMR."""
     models, on, off = doc["models"], doc["mmr_on"], doc["mmr_off"]
@@ -116,5 +155,6 @@ def quality_section(doc: dict[str, Any]) -> list[str]:
             _native_rows(models),
         ),
         "",
+        *examples_section(doc),
     ]
     return lines

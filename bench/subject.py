@@ -12,6 +12,7 @@ from bench.queries import VectorTable
 from core.settings import Settings
 from ingest.catalog import load_catalog
 from recommend.categories import CategorySimilarity
+from recommend.examples import Examples
 from recommend.pipeline import Outcome, Params, recommend
 from store import open_for_serving, open_store
 from store.indexing import CataloguePayloads, load_embeddings
@@ -43,6 +44,10 @@ class Subject:
             frozenset({query_id}),
             self.payload_of,
         )
+
+    def recommend_examples(self, examples: Examples, params: Params) -> Outcome:
+        """The API's pipeline call for several examples (`POST /recommend`)."""
+        return recommend(self.store, examples, params, self.categories, payload_of=self.payload_of)
 
 
 def catalogue_payloads(settings: Settings) -> dict[int, Payload]:

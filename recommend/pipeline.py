@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from recommend.categories import CategorySimilarity
+from recommend.examples import Examples, recall_examples
 from recommend.mmr import mmr_select
 from store.protocol import Filter, Hit, Payload, Range, Vector, VectorStore
 
@@ -105,7 +106,7 @@ def recall_filter(
 
 def recommend(
     store: VectorStore,
-    query: Vector,
+    query: Vector | Examples,
     params: Params,
     categories: CategorySimilarity,
     query_type: str | None = None,
@@ -113,15 +114,25 @@ def recommend(
     payload_of: Callable[[int], Payload] | None = None,
     scorer: Scorer | None = None,
 ) -> Outcome:
-    """Recommend `params.top_k` products for a query vector (and its category, if known).
+    """Recommend `params.top_k` products for a query vector (and its category, if known),
+    or for example products (`Examples`: their strategy recalls, the positives' categories
+    are the category targets, the examples are excluded).
 
     With `payload_of` (a caller that holds the catalogue), payloads come from it instead of the
     store, which makes the ANN search several times cheaper, and only the chosen few are read.
     With a `scorer` (ranker=learned), a trained model ranks the recalled candidates.
     """
     started = time.perf_counter()
-    wanted = recall_filter(params, (categories.field, query_type), exclude)
-    hits = store.search(query, params.candidates, wanted, with_payload=payload_of is None)
+    with_payload = payload_of is None
+    if isinstance(query, Examples):
+        types = query.types
+        category = (categories.field, types[0] if types else None)
+        wanted = recall_filter(params, category, exclude | query.ids)
+        hits = recall_examples(store, query, params.candidates, wanted, with_payload)
+    else:
+        types = (query_type,) if query_type is not None else ()
+        wanted = recall_filter(params, (categories.field, query_type), exclude)
+        hits = store.search(query, params.candidates, wanted, with_payload=with_payload)
     recalled = time.perf_counter()
 
     ann = np.array([h.score for h in hits], dtype=np.float32)
@@ -129,7 +140,7 @@ def recommend(
     vectors = np.stack([stored[h.id] for h in hits]) if hits else np.zeros((0, 0), np.float32)
     if scorer is not None:
         return _learned(
-            hits, vectors, params, categories, query_type, payload_of, scorer, started, recalled
+            hits, vectors, params, categories, types, payload_of, scorer, started, recalled
         )
     order = mmr_select(ann, vectors, params.top_k, params.lambda_diversity)
     selected = time.perf_counter()
@@ -138,7 +149,7 @@ def recommend(
     for rank, i in enumerate(order):
         hit = hits[i]
         payload = hit.payload if payload_of is None else payload_of(hit.id)
-        results.append(_ranked(hit, payload, rank, i, params, categories, query_type))
+        results.append(_ranked(hit, payload, rank, i, params, categories, types))
     if params.category_mode != "off":
         results.sort(key=lambda r: -r.score)  # stable: equal scores keep the MMR order
     done = time.perf_counter()
@@ -158,20 +169,21 @@ def _ranked(
     recall_index: int,
     params: Params,
     categories: CategorySimilarity,
-    query_type: str | None,
+    query_types: tuple[str, ...],
 ) -> Ranked:
-    """A candidate with its category similarity and its static (re-ranked) score."""
+    """A candidate with its category similarity (to the nearest of the query's categories)
+    and its static (re-ranked) score."""
     other_type = payload.get(categories.field)
-    similarity = categories.similarity(query_type, other_type) if query_type else 0.0
+    similarity = max((categories.similarity(t, other_type) for t in query_types), default=0.0)
     score = hit.score
-    if params.category_mode != "off" and query_type is not None:
+    if params.category_mode != "off" and query_types:
         score = params.w_sim * hit.score + params.w_cat * similarity
     return Ranked(
         id=hit.id,
         score=float(score),
         ann_score=float(hit.score),
         category_similarity=float(similarity),
-        category_match=query_type is not None and other_type == query_type,
+        category_match=other_type in query_types,
         mmr_rank=rank + 1,
         recall_rank=recall_index + 1,
         payload=payload,
@@ -183,7 +195,7 @@ def _learned(
     vectors: npt.NDArray[np.float32],
     params: Params,
     categories: CategorySimilarity,
-    query_type: str | None,
+    query_types: tuple[str, ...],
     payload_of: Callable[[int], Payload] | None,
     scorer: Scorer,
     started: float,
@@ -201,7 +213,7 @@ def _learned(
             i,
             params,
             categories,
-            query_type,
+            query_types,
         )
         for i, hit in enumerate(hits)
     ]

@@ -11,8 +11,9 @@ from __future__ import annotations
 import random
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any, TypeVar
 
 import anyio
@@ -22,7 +23,7 @@ from core.settings import Settings
 from events import log as list_log
 from events.factory import open_event_store
 from events.log import ListLog
-from events.model import Answer
+from events.model import Answer as Logged
 from events.store import EventStore
 from experiments.design import Arm
 from experiments.interleave import team_draft
@@ -32,16 +33,22 @@ from ranker.model import LearnedRanker, Rankers
 from ranker.scoring import LearnedScorer
 from recommend.pipeline import Params
 from service.errors import RequestError
-from service.recommender import CacheResult, Route, Served
-from service.schemas import RecommendResponse, Timings
+from service.recommender import Answer, CacheResult, Route, Served
+from service.schemas import ExamplesResponse, RecommendResponse, Timings
 
 # (model, parameters) → the list the recommender serves with them (cached or computed).
 Compute = Callable[[str, Params], Awaitable[Served]]
+# (model, parameters, the learned ranker for a query payload or None, what else the answer
+# depends on or None for uncached) → the list: how a route asks the recommender for one.
+ScorerFor = Callable[[Any], LearnedScorer] | None
+Scope = tuple[object, ...] | None
+ListOf = Callable[[str, Params, ScorerFor, Scope], Awaitable[Served]]
 # (model, product ids) → the intra-list diversity of those products in that model's space.
 Diversity = Callable[[str, list[str]], float]
 T = TypeVar("T")
-_recommendation = msgspec.json.Decoder(RecommendResponse)
-_answer = msgspec.json.Decoder(Answer)
+_answer = msgspec.json.Decoder(Logged)
+# The routes whose lists experiments, exploration and the learned ranker apply to.
+RECOMMEND_ROUTES = ("recommend", "examples")
 EXPLORED_SLOTS = 2  # how many of the last shown products an explored list swaps
 
 
@@ -50,7 +57,12 @@ def with_list_fields(
 ) -> bytes:
     """An answer body (a JSON object) with the served list's fields first, without decoding it
     (a cached body is shared by every list served from it)."""
-    head = msgspec.json.encode({"ranking_id": ranking_id, "experiment": experiment, "arm": arm})
+    return with_fields(body, {"ranking_id": ranking_id, "experiment": experiment, "arm": arm})
+
+
+def with_fields(body: bytes, fields: Mapping[str, object]) -> bytes:
+    """A JSON object body with `fields` spliced in first, without decoding it."""
+    head = msgspec.json.encode(fields)
     return head[:-1] + b"," + body[1:]
 
 
@@ -142,6 +154,17 @@ class ShopperLoop:
             return None
         return (self.learned().version, self.features.epoch)
 
+    def compute(self, user_id: str | None, list_of: ListOf) -> Compute:
+        """How a route computes its list with the static or the learned ranker."""
+
+        async def compute(model: str, params: Params) -> Served:
+            if params.ranker == "static":
+                return await list_of(model, params, None, ())
+            scorer = partial(self.scorer, model=model, user_id=user_id)
+            return await list_of(model, params, scorer, self.answer_scope(params, user_id))
+
+        return compute
+
     async def in_thread(self, function: Callable[..., T], *args: Any) -> T:
         """Run a blocking event-store call in a worker thread."""
         return await anyio.to_thread.run_sync(function, *args)
@@ -150,7 +173,9 @@ class ShopperLoop:
         """Compute a list with the parameters of the shopper's arm (if an experiment runs on
         this route and the request names a shopper), give it a ranking_id and log it."""
         user_id = request.user_id
-        running = self.experiments.running() if user_id and request.route == "recommend" else None
+        running = (
+            self.experiments.running() if user_id and request.route in RECOMMEND_ROUTES else None
+        )
         if running is None or user_id is None:
             if self._explores(request):
                 return await self._explored(request)
@@ -165,7 +190,11 @@ class ShopperLoop:
 
     def _explores(self, request: ListRequest) -> bool:
         """Whether this static /recommend list is one of the exploration share."""
-        if request.route != "recommend" or request.params.ranker != "static" or not self.explore:
+        if (
+            request.route not in RECOMMEND_ROUTES
+            or request.params.ranker != "static"
+            or not self.explore
+        ):
             return False
         return self._rng.random() < self.explore
 
@@ -176,7 +205,7 @@ class ShopperLoop:
             with_overrides(request.model, request.params, arm, request.check)
             for arm in running.arms
         ]
-        answers = [_recommendation.decode((await request.compute(m, p)).body) for m, p in settings]
+        answers = [_listed((await request.compute(m, p)).answer()) for m, p in settings]
         merged = team_draft(
             [r.product_id for r in answers[0].results],
             [r.product_id for r in answers[1].results],
@@ -205,7 +234,7 @@ class ShopperLoop:
         how likely the logging policy was to show it there)."""
         params = request.params
         wider = replace(params, top_k=min(params.candidates, params.top_k * 3))
-        answer = _recommendation.decode((await request.compute(request.model, wider)).body)
+        answer = _listed((await request.compute(request.model, wider)).answer())
         shown, rest = answer.results[: params.top_k], answer.results[params.top_k :]
         slots = min(EXPLORED_SLOTS, len(shown), len(rest))
         kept = len(shown) - slots
@@ -241,7 +270,7 @@ class ShopperLoop:
         experiment = running.run.name if running else None
         body = with_list_fields(body, ranking_id, experiment, arm)
         if self.logging:
-            query = self.payload_of(request.query) if request.route == "recommend" else None
+            query = None if request.anchor is None else self.payload_of(request.anchor)
             results = _answer.decode(body).results
             self.log.add(
                 list_log.Served(
@@ -276,6 +305,19 @@ class ListRequest:
     compute: Compute
     check: Callable[[Params], None]
     diversity: Diversity = lambda model, ids: 0.0
+    # The product the ranker's features compare candidates with (GET /recommend: the query).
+    anchor_id: str | None = None
+
+    @property
+    def anchor(self) -> str | None:
+        """The product the ranker's features compare candidates with, if any."""
+        return self.query if self.route == "recommend" else self.anchor_id
+
+
+def _listed(answer: Answer) -> RecommendResponse | ExamplesResponse:
+    """A list of a recommend route (experiments and exploration apply to no other)."""
+    assert isinstance(answer, RecommendResponse | ExamplesResponse)
+    return answer
 
 
 def _summed(timings: list[Timings]) -> Timings:

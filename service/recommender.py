@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Awaitable, Callable
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
@@ -22,6 +23,7 @@ from catalogue.records import InvalidProduct, check_upload
 from core.ids import parse_product_id
 from core.registry import models_answering
 from recommend.categories import CategorySimilarity
+from recommend.examples import Closeness, Examples, NoDirection, closeness
 from recommend.pipeline import (
     Outcome,
     Params,
@@ -35,7 +37,8 @@ from service import metrics
 from service.cache import ResponseCache, cache_key
 from service.collections import Collections
 from service.encoding import Encoding
-from service.errors import RequestError
+from service.errors import RequestError, not_found
+from service.examples import ExampleIds
 from service.execution import Execution
 from service.filters import CatalogueFilters, Filters, described
 from service.products import Products
@@ -43,6 +46,8 @@ from service.queries import TEXTS, expanded, expands
 from service.schemas import (
     CategoryMode,
     Contribution,
+    ExampleCloseness,
+    ExamplesResponse,
     Parameters,
     Recommendation,
     RecommendResponse,
@@ -51,14 +56,19 @@ from service.schemas import (
     SearchResponse,
     Timings,
 )
-from store.protocol import Payload, Vector
+from store.protocol import Payload, Vector, VectorStore
 
 RECOMMEND_MODELS = models_answering("product")
 IMAGE_MODELS = models_answering("photo")
 TEXT_MODELS = models_answering("text")
 T = TypeVar("T")
-Route = Literal["recommend", "search"]
-Answer = RecommendResponse | SearchResponse
+Route = Literal["recommend", "examples", "search"]
+Answer = RecommendResponse | ExamplesResponse | SearchResponse
+ANSWERS: dict[str, type[Answer]] = {
+    "recommend": RecommendResponse,
+    "examples": ExamplesResponse,
+    "search": SearchResponse,
+}
 CacheResult = Literal["hit", "miss", "off"]
 
 
@@ -126,10 +136,7 @@ class Served:
     def answer(self) -> Answer:
         """The ranked list with every score (query, model, parameters, results)."""
         if self._answer is None:
-            if self.route == "recommend":
-                self._answer = msgspec.json.decode(self.body, type=RecommendResponse)
-            else:
-                self._answer = msgspec.json.decode(self.body, type=SearchResponse)
+            self._answer = msgspec.json.decode(self.body, type=ANSWERS[self.route])
         return self._answer
 
 
@@ -258,6 +265,100 @@ class Recommender:
             **self._answer_fields(model, params, outcome, "recommend"),
         )
 
+    # Several examples ----------------------------------------------------------------------
+
+    async def like_these(
+        self,
+        model: str,
+        examples: ExampleIds,
+        params: Params,
+        scorer_for: Callable[[Payload], Scorer] | None = None,
+        depends_on: tuple[object, ...] | None = (),
+    ) -> Served:
+        """Products like the positive examples and unlike the negative ones (400 unknown model
+        or examples that cancel out, 404 naming an unknown product or one without a vector).
+        `scorer_for` and `depends_on` as for `similar`; the ranker compares candidates with the
+        first positive (or negative)."""
+        key = None
+        if depends_on is not None:
+            key = cache_key("examples", model, examples, params, self.scope(model), *depends_on)
+        return await self.serve(
+            "examples",
+            model,
+            examples.label,
+            params,
+            key,
+            lambda: self._pipeline(self._like_these, model, examples, params, scorer_for),
+        )
+
+    def _like_these(
+        self,
+        model: str,
+        ids: ExampleIds,
+        params: Params,
+        scorer_for: Callable[[Payload], Scorer] | None = None,
+    ) -> ExamplesResponse:
+        """The pipeline for several examples (blocking: `_pipeline` runs it)."""
+        store = self.collections.model_store(model, RECOMMEND_MODELS)
+        found = self._example_vectors(store, model, ids)
+        dim = len(next(iter(found.values())))
+
+        types = (self.products.payload(i).get(self.categories.field) for i in ids.positive)
+        examples = Examples(
+            ids.positive,
+            rows_of(found, list(ids.positive), dim),
+            ids.negative,
+            rows_of(found, list(ids.negative), dim),
+            ids.strategy,
+            _most_frequent_first(types),
+            ids.weights,
+        )
+        anchor = (ids.positive or ids.negative)[0]
+        try:
+            outcome = recommend(
+                store,
+                examples,
+                params,
+                self.categories,
+                exclude=ids.exclude,
+                payload_of=self.products.payload,
+                scorer=None if scorer_for is None else scorer_for(self.products.payload(anchor)),
+            )
+        except NoDirection as exc:
+            raise RequestError(400, str(exc), "negative") from exc
+        shown = store.vectors([r.id for r in outcome.results])
+        near = closeness(examples, rows_of(shown, [r.id for r in outcome.results], dim))
+        fields = self._answer_fields(model, params, outcome, "examples")
+        fields["results"] = [
+            msgspec.structs.replace(result, examples=_closeness(c))
+            for result, c in zip(fields["results"], near, strict=True)
+        ]
+        return ExamplesResponse(
+            positive=[str(i) for i in ids.positive],
+            negative=[str(i) for i in ids.negative],
+            strategy=ids.strategy,
+            **fields,
+        )
+
+    def held(self, model: str, ids: list[int]) -> set[int]:
+        """The ids among `ids` that `model`'s collection holds a vector of (400: unknown model)."""
+        return set(self.collections.model_store(model, RECOMMEND_MODELS).vectors(ids))
+
+    def _example_vectors(
+        self, store: VectorStore, model: str, ids: ExampleIds
+    ) -> dict[int, Vector]:
+        """The examples' vectors in `model`'s space, or a 404 naming the product at fault."""
+        found = store.vectors(ids.positive + ids.negative)
+        for i in ids.positive + ids.negative:
+            product = self.products.product(i)
+            field = "positive" if i in ids.positive else "negative"
+            if product is None:
+                raise RequestError(404, not_found(i).detail, field)
+            if i not in found:
+                why = "it has no usable image" if not product.has_image else "it is not indexed"
+                raise RequestError(404, f"product {i} has no {model} vector: {why}", field)
+        return found
+
     # Search ------------------------------------------------------------------------------------
 
     def check_search_model(self, query: SearchQuery) -> None:
@@ -379,6 +480,29 @@ class Recommender:
             gender=item.payload.get("gender"),
             image_url=product.image_url if product else None,
         )
+
+
+def rows_of(vectors: dict[int, Vector], ids: list[int], dim: int) -> Vector:
+    """The vectors of `ids` as the rows of one (len(ids), dim) matrix."""
+    return np.array([vectors[i] for i in ids], np.float32).reshape(len(ids), dim)
+
+
+def _most_frequent_first(types: Iterable[str | None]) -> tuple[str, ...]:
+    """The distinct articleTypes, most frequent first (ties: first seen first)."""
+    return tuple(t for t, _ in Counter(t for t in types if t).most_common())
+
+
+def _closeness(c: Closeness) -> ExampleCloseness:
+    """A result's closeness to the examples as the API shows it."""
+    return ExampleCloseness(
+        closest_positive=None if c.closest_positive is None else str(c.closest_positive),
+        positive_similarity=_rounded(c.positive_similarity),
+        negative_similarity=_rounded(c.negative_similarity),
+    )
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)
 
 
 def parameters(model: str, params: Params) -> Parameters:

@@ -69,6 +69,15 @@ class Contribution(msgspec.Struct, kw_only=True):
     value: float
 
 
+class ExampleCloseness(msgspec.Struct, kw_only=True):
+    """How a result of `POST /recommend` relates to the examples: the positive it is closest
+    to (cosine) and its best cosine to a negative (null without negatives)."""
+
+    closest_positive: str | None
+    positive_similarity: float | None
+    negative_similarity: float | None
+
+
 class Recommendation(msgspec.Struct, kw_only=True):
     """One recommended product with every score that placed it."""
 
@@ -81,6 +90,7 @@ class Recommendation(msgspec.Struct, kw_only=True):
     recall_rank: int
     ranker_score: float | None = None
     contributions: list[Contribution] | None = None
+    examples: ExampleCloseness | None = None  # POST /recommend only
     name: str | None
     articleType: str | None
     baseColour: str | None
@@ -131,6 +141,70 @@ class RecommendServed(RecommendResponse, kw_only=True):
     ranking_id: str
     experiment: str | None
     arm: str | None
+
+
+ExampleIds = Annotated[list[str | int], msgspec.Meta(max_length=20)]
+
+
+class ExamplesRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """`POST /recommend`: products like the positive examples and unlike the negative ones
+    (1–20 positives, 0–20 negatives; `best_score` also takes negatives alone)."""
+
+    positive: ExampleIds = msgspec.field(default_factory=list)
+    negative: ExampleIds = msgspec.field(default_factory=list)
+    strategy: Literal["average_vector", "best_score", "sum_scores"] = "average_vector"
+    model: str = "clip"
+    top_k: Annotated[int, msgspec.Meta(ge=1, le=100)] = 5
+    lambda_diversity: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] = 0.7
+    candidates: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 50
+    category_mode: CategoryMode = "soft"
+    w_sim: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] = 0.6
+    w_cat: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] = 0.4
+    filters: dict[str, Annotated[str, msgspec.Meta(max_length=100)]] = msgspec.field(
+        default_factory=dict
+    )
+    user_id: Annotated[str, msgspec.Meta(pattern=USER_ID_PATTERN)] | None = None
+    ranker: Literal["static", "learned"] = "static"
+
+
+class ExamplesResponse(msgspec.Struct, kw_only=True):
+    """`POST /recommend`: the examples, the strategy and the ranked products (each with the
+    positive it is closest to and its distance from the negatives)."""
+
+    positive: list[str]
+    negative: list[str]
+    strategy: str
+    model: str
+    top_k: int
+    results: list[Recommendation]
+    parameters: Parameters
+    intra_list_diversity: float
+    timings: Timings
+
+
+class ExamplesServed(ExamplesResponse, kw_only=True):
+    """`POST /recommend` as served: the answer, the list's id and its experiment arm."""
+
+    ranking_id: str
+    experiment: str | None
+    arm: str | None
+
+
+class UsedEvent(msgspec.Struct, kw_only=True):
+    """A shopper's event that `GET /recommend/for-you` used: its product's weight as a positive."""
+
+    type: str
+    product_id: str
+    ranking_id: str
+    at: str  # ISO-8601, UTC
+    weight: float
+
+
+class ForYouServed(ExamplesServed, kw_only=True):
+    """`GET /recommend/for-you`: a list from the shopper's recent events (newest first)."""
+
+    user_id: str
+    events: list[UsedEvent]
 
 
 class SearchOptions(msgspec.Struct, kw_only=True):

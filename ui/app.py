@@ -10,6 +10,7 @@ from gradio.components import Component
 
 from ui.actions import Actions, new_shopper, picked
 from ui.client import LookalikeClient
+from ui.examples import NO_VOTES, ExampleActions, voted
 from ui.experiments import ExperimentActions, experiments_tab, wire_experiments
 from ui.guide import (
     CATEGORY_HELP,
@@ -24,12 +25,20 @@ from ui.guide import (
 )
 from ui.manage import ManageActions, ManageTab, manage_tab
 from ui.ranker import ranker_picker
+from ui.views import notice
 
 # A click (or Enter) on a result card asks the server to make that product the query, and to
 # report the click against the list it was shown in (its grid's ranking id).
 OPEN_CARD_JS = """
 const open = (event) => {
   const card = event.target.closest('[data-product-id]');
+  const vote = event.target.closest('[data-vote]');
+  if (card && vote) {
+    if (event.type === 'click') {
+      trigger('select', {product_id: card.dataset.productId, vote: vote.dataset.vote});
+    }
+    return;
+  }
   if (card && (event.type === 'click' || event.key === 'Enter')) {
     const list = card.closest('[data-ranking-id]');
     trigger('click', {
@@ -204,6 +213,17 @@ def _wire_manage(
     tab.delete.click(manage_actions.delete, [tab.key, tab.product_id], tab.status)
 
 
+def _wire_examples(
+    actions: ExampleActions, listing: list[Component], grids: tuple[gr.HTML, ...], more: gr.HTML
+) -> None:
+    """A thumb on a card of any grid updates the examples and the 'More like these' list."""
+    positive, negative = gr.State([]), gr.State([])
+    for grid in grids:
+        grid.select(voted, [positive, negative], [positive, negative]).then(
+            actions.more_like_these, [positive, negative, *listing], more
+        )
+
+
 def build_blocks(client: LookalikeClient) -> gr.Blocks:
     """The whole page, wired to `client`; no ML runs here, every number comes from the API."""
     actions = Actions(client)
@@ -231,7 +251,14 @@ def build_blocks(client: LookalikeClient) -> gr.Blocks:
                 with gr.Tabs() as tabs:
                     with gr.Tab("Similar products", id="similar"):
                         grid = gr.HTML(elem_id="results", js_on_load=OPEN_CARD_JS)
+                        gr.Markdown("#### More like these")
+                        more = gr.HTML(
+                            notice(NO_VOTES), elem_id="more-like-these", js_on_load=OPEN_CARD_JS
+                        )
                         why = gr.HTML(elem_id="why")
+                        gr.Markdown("#### For you")
+                        for_you_button = gr.Button("Show my list", elem_id="for-you-refresh")
+                        for_you = gr.HTML(elem_id="for-you", js_on_load=OPEN_CARD_JS)
                     comparison = _compare_tab(actions, product_id, tuning)
                     found = _search_tab(actions, tuning, user)
                     manage = manage_tab()
@@ -251,7 +278,10 @@ def build_blocks(client: LookalikeClient) -> gr.Blocks:
         matches.input(actions.recommend, [matches, *listing], views)
         random_button.click(actions.random, listing, views)
         name_box.submit(actions.find, name_box, matches)
-        for results in (grid, comparison, found):
+        examples = ExampleActions(client)
+        _wire_examples(examples, listing, (grid, more, for_you), more)
+        for_you_button.click(examples.for_you, listing, for_you)
+        for results in (grid, comparison, found, more, for_you):
             results.click(picked, None, product_id).then(
                 actions.recommend, [product_id, *listing], views
             ).then(lambda: gr.Tabs(selected="similar"), None, tabs, js=SCROLL_TOP_JS)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, Literal, Self, TypeVar
@@ -16,6 +16,8 @@ from core.errors import LookalikeError
 from service.schemas import (
     CategoryMode,
     ErrorBody,
+    ExamplesServed,
+    ForYouServed,
     Health,
     ModelInfo,
     Product,
@@ -112,6 +114,40 @@ class LookalikeClient:
         shopper `user_id` (an experiment's arm may then override the tuning)."""
         params = {"product_id": _clean_id(product_id), **tuning.query(), **_shopper(user_id)}
         return self._call(RecommendServed, "GET", "/recommend", params=params)
+
+    def recommend_examples(
+        self,
+        positive: Sequence[str],
+        negative: Sequence[str],
+        tuning: Tuning,
+        user_id: str | None = None,
+        strategy: str = "best_score",
+    ) -> ExamplesServed:
+        """`POST /recommend`: products like the `positive` examples and unlike the `negative`."""
+        body: dict[str, Any] = {
+            "positive": list(positive),
+            "negative": list(negative),
+            "strategy": strategy,
+            "model": tuning.model,
+            "top_k": tuning.top_k,
+            "lambda_diversity": tuning.lambda_diversity,
+            "category_mode": tuning.category_mode,
+            "ranker": tuning.ranker,
+            "filters": {k: v for k, v in tuning.filters.items() if v},
+            **_shopper(user_id),
+        }
+        return self._call(ExamplesServed, "POST", "/recommend", json=body)
+
+    def for_you(self, user_id: str, tuning: Tuning) -> ForYouServed | None:
+        """`GET /recommend/for-you`: a list from the shopper's recent events; None while the
+        shopper has none (404)."""
+        params = {"user_id": user_id, "top_k": tuning.top_k, "model": tuning.model}
+        try:
+            return self._call(ForYouServed, "GET", "/recommend/for-you", params=params)
+        except ApiError as exc:
+            if exc.status_code == HTTPStatus.NOT_FOUND:
+                return None
+            raise
 
     def search_text(self, text: str, tuning: Tuning, user_id: str | None = None) -> SearchServed:
         """`POST /search` with JSON: products matching a text description."""

@@ -88,8 +88,39 @@ def result_card(result: Recommendation, rank: int, with_category: bool = True) -
         f"{_badge(result) if with_category else ''}"
         f'<h4 class="lk-name">{_text(result.name)}</h4>'
         f'<p class="lk-meta">{_text(result.articleType)} · {_text(result.baseColour)}</p>'
-        f'<dl class="lk-scores">{scores}</dl></article>'
+        f'<dl class="lk-scores">{scores}</dl>{_closeness(result)}{VOTES}</article>'
     )
+
+
+# Thumbs on every card: a vote adds the product to the "More like these" examples.
+VOTES = (
+    '<div class="lk-votes">'
+    '<button type="button" data-vote="up" title="More like this">👍</button>'
+    '<button type="button" data-vote="down" title="Less like this">👎</button></div>'
+)
+
+
+def _closeness(result: Recommendation) -> str:
+    """Which positive example a result of several examples is closest to, and how close to
+    the negatives it is (nothing for a one-product list)."""
+    near = result.examples
+    if near is None:
+        return ""
+    parts = []
+    if near.closest_positive is not None and near.positive_similarity is not None:
+        parts.append(
+            f"closest to #{escape(near.closest_positive)} ({near.positive_similarity:.2f})"
+        )
+    if near.negative_similarity is not None:
+        parts.append(f"to the 👎: {near.negative_similarity:.2f}")
+    return f'<p class="lk-closeness">{" · ".join(parts)}</p>'
+
+
+def examples_strip(positive: Sequence[str], negative: Sequence[str]) -> str:
+    """The examples of the "More like these" list, as the thumbs built them."""
+    ups = "".join(f'<li data-up="{escape(p)}">👍 #{escape(p)}</li>' for p in positive)
+    downs = "".join(f'<li data-down="{escape(n)}">👎 #{escape(n)}</li>' for n in negative)
+    return f'<ul class="lk-examples">{ups}{downs}</ul>'
 
 
 def result_grid(

@@ -138,3 +138,29 @@ def test_experiment_names_and_specs(writer: httpx.Client, name: str, body: Any) 
     assert_handled(writer.put(url, json=body))
     assert_handled(writer.get(url))
     assert_handled(writer.delete(url))
+
+
+ids = st.one_of(texts, st.integers(), st.sampled_from(["15970", "39386", "59263", "39403"]))
+
+
+@FUZZ
+@given(
+    body=st.fixed_dictionaries(
+        {},
+        optional={
+            "positive": st.lists(ids, max_size=22) | texts,
+            "negative": st.lists(ids, max_size=3),
+            "strategy": texts | st.sampled_from(["average_vector", "best_score", "sum_scores"]),
+            "model": texts,
+            "top_k": texts | st.integers(),
+            "candidates": st.integers(),
+            "lambda_diversity": st.floats(allow_nan=True) | texts,
+            "category_mode": texts,
+            "filters": st.dictionaries(texts, texts | st.integers(), max_size=2),
+            "user_id": texts,
+            "ranker": texts,
+        },
+    )
+)
+def test_examples_bodies(client: httpx.Client, body: dict[str, Any]) -> None:
+    assert_handled(client.post("/recommend", json=body))

@@ -144,3 +144,15 @@ def test_a_new_model_is_picked_up_without_a_restart_and_keys_the_cache(
         assert time.monotonic() < deadline, "the new model was not picked up"
         time.sleep(0.2)
     assert shop.learned(user_id="fresh-3").headers["x-cache"] == "miss"  # a new model, new key
+
+
+def test_post_recommend_serves_the_learned_ranker(shop: Shop, trained: dict) -> None:
+    deadline = time.monotonic() + 10
+    while shop.http.get("/ranker").status_code != 200 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    body = {"positive": [str(PRODUCT), "39386"], "ranker": "learned", "user_id": "examples-1"}
+    answer = shop.http.post("/recommend", json=body)
+    assert answer.status_code == 200, answer.text
+    results = answer.json()["results"]
+    assert all(len(r["contributions"]) == 3 and r["examples"] for r in results)
+    assert all(r["score"] == r["ranker_score"] for r in results)

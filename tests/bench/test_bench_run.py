@@ -142,3 +142,20 @@ def test_queries_are_held_out(bench_settings: Settings) -> None:
     assert queries == select_queries(bench_settings, QUALITY_MODELS, QUERIES, seed=3)
     assert {q.id for q in queries} <= load_split().held_out
     assert len({q.id for q in queries}) == QUERIES
+
+
+def test_quality_compares_several_examples_with_one(results: Path) -> None:
+    quality = document(results, "quality")
+    if not quality["sessions"]:  # the tiny data may hold no 3 held-out products alike
+        assert quality["examples_latency"] is None
+        return
+    for result in quality["models"].values():
+        examples = result["examples"]
+        assert set(examples) == {"single", "average_vector", "best_score", "sum_scores"}
+        for interval in examples.values():
+            assert 0.0 <= interval["low"] <= interval["mean"] <= interval["high"] <= 1.0
+    latency = quality["examples_latency"]
+    assert latency["post"]["p50"] > 0 and latency["get"]["p50"] > 0
+    assert latency["p50_ratio"] == latency["post"]["p50"] / latency["get"]["p50"]
+    report = (results / "REPORT.md").read_text()
+    assert "### Several examples (`POST /recommend`)" in report

@@ -116,7 +116,7 @@ def test_negatives_alone_with_best_score(client: httpx.Client) -> None:
 
 
 def test_the_route_is_in_the_openapi_schema(client: httpx.Client) -> None:
-    operations = client.get("/schema/openapi.json").json()["paths"]["/recommend"]
+    operations = client.get("/openapi/openapi.json").json()["paths"]["/recommend"]
     assert {"get", "post"} <= set(operations)
 
 

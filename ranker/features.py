@@ -21,6 +21,7 @@ import numpy.typing as npt
 from core.registry import MODELS
 from events.store import EventStore, EventStoreUnavailable
 from ranker.profiles import Profiles
+from recommend.pipeline import Recalled
 
 log = logging.getLogger("lookalike.ranker")
 # The facets the features compare, in the order trained models know them. Still the Fashion
@@ -47,12 +48,13 @@ WINDOW_S = 7 * 24 * 3600.0  # popularity and taste look this far back
 POPULARITY_EVERY_S = 30.0
 EVENTS_EVERY_S = 1.0
 PRIOR_WEIGHT = 20.0  # smoothed CTR = (clicks + w · mean CTR) / (impressions + w)
+COLUMN = {name: i for i, name in enumerate(FEATURES)}
 MODEL_CODES = {name: i for i, name in enumerate(MODELS)}
 PayloadOf = Callable[[str], Mapping[str, Any] | None]
 
 
 class Candidate(Protocol):
-    """What a candidate needs for its features: its id and the scores it was served with."""
+    """A shown product as an answer lists it: its id and the scores it was served with."""
 
     @property
     def product_id(self) -> str: ...
@@ -64,6 +66,18 @@ class Candidate(Protocol):
     def category_match(self) -> bool: ...
     @property
     def recall_rank(self) -> int: ...
+
+
+def recalled_of(candidates: Sequence[Candidate], payload_of: PayloadOf) -> Recalled:
+    """The columns of the products an answer lists (to log a served list's features)."""
+    return Recalled(
+        product_ids=[c.product_id for c in candidates],
+        payloads=[dict(payload_of(c.product_id) or {}) for c in candidates],
+        ann_score=np.array([c.ann_score for c in candidates], dtype=np.float64),
+        category_similarity=np.array([c.category_similarity for c in candidates], np.float64),
+        category_match=np.array([c.category_match for c in candidates], dtype=bool),
+        recall_rank=np.array([c.recall_rank for c in candidates], dtype=np.int64),
+    )
 
 
 class FeatureState:
@@ -130,37 +144,32 @@ class FeatureState:
     def rows(
         self,
         query: Mapping[str, Any] | None,
-        candidates: Sequence[Candidate],
+        candidates: Recalled,
         model: str,
         user_id: str | None,
     ) -> npt.NDArray[np.float64]:
-        """The feature matrix of `candidates` (one row each, columns `FEATURES`)."""
-        code = MODEL_CODES.get(model, -1)
+        """The feature matrix of `candidates` (one row each, columns `FEATURES`), filled a
+        column at a time."""
+        ids, payloads = candidates.product_ids, candidates.payloads
+        rows = np.zeros((len(ids), len(FEATURES)))
+        for name in SCORES[:-1]:
+            rows[:, COLUMN[name]] = getattr(candidates, name)
+        rows[:, COLUMN["model"]] = MODEL_CODES.get(model, -1)
+        for facet in FACETS if query is not None else ():
+            wanted = query.get(facet) if query is not None else None
+            if wanted is not None:
+                rows[:, COLUMN[f"same_{facet}"]] = [p.get(facet) == wanted for p in payloads]
+        popularity = self.popularity
+        counts = np.array([popularity.get(i, (0, 0)) for i in ids], dtype=np.float64)
+        counts = counts.reshape(len(ids), 2)
+        rows[:, COLUMN["impressions"]], rows[:, COLUMN["clicks"]] = counts[:, 0], counts[:, 1]
+        prior = PRIOR_WEIGHT * self.prior_ctr
+        rows[:, COLUMN["smoothed_ctr"]] = (counts[:, 1] + prior) / (counts[:, 0] + PRIOR_WEIGHT)
         shopper_clicks = self.profiles.clicks(user_id)
-        wanted = [(f, query.get(f)) for f in FACETS] if query is not None else []
-        rows = []
-        for c in candidates:
-            payload = self.payload_of(c.product_id) or {}
-            shown, clicked = self.popularity.get(c.product_id, (0, 0))
-            smoothed = (clicked + PRIOR_WEIGHT * self.prior_ctr) / (shown + PRIOR_WEIGHT)
-            same = (
-                [float(v is not None and payload.get(f) == v) for f, v in wanted]
-                if wanted
-                else [0.0] * len(FACETS)
-            )
-            rows.append(
-                [
-                    c.ann_score,
-                    c.category_similarity,
-                    float(c.category_match),
-                    c.recall_rank,
-                    code,
-                    *same,
-                    shown,
-                    clicked,
-                    smoothed,
-                    *self.profiles.affinity(user_id, payload),
-                    shopper_clicks,
-                ]
-            )
-        return np.array(rows, dtype=np.float64).reshape(len(candidates), len(FEATURES))
+        if shopper_clicks:
+            first = COLUMN[f"affinity_{FACETS[0]}"]
+            rows[:, first : first + len(FACETS)] = [
+                self.profiles.affinity(user_id, p) for p in payloads
+            ]
+        rows[:, COLUMN["shopper_clicks"]] = shopper_clicks
+        return rows

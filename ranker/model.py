@@ -1,5 +1,6 @@
 """A trained ranker as served: scores for every candidate, and the largest feature
-contributions (LightGBM's `pred_contrib`, which sum to the score) of the chosen few."""
+contributions (LightGBM's `pred_contrib`, which sum to the score; looked up in tables built at
+load, `ranker.contributions`) of the chosen few."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import json
 import logging
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,8 @@ import lightgbm as lgb
 import numpy as np
 import numpy.typing as npt
 from prometheus_client import Gauge
+
+from ranker.contributions import ContributionTable
 
 log = logging.getLogger("lookalike.ranker")
 VERSION_IN_USE = Gauge(
@@ -31,14 +33,6 @@ SERVED_POSITION = 1.0  # position bias as a feature: every candidate is scored a
 CONTRIBUTIONS = 3
 
 
-@dataclass(frozen=True)
-class Contribution:
-    """How much one feature moved a candidate's score."""
-
-    feature: str
-    value: float
-
-
 class LearnedRanker:
     """One trained model version, loaded for serving."""
 
@@ -50,6 +44,7 @@ class LearnedRanker:
         self.with_position = self.manifest["position_bias"] == "feature"
         self.booster = lgb.Booster(model_file=str(folder / MODEL_FILE))
         self._compiled = _compiled(folder)
+        self._table = ContributionTable.of(self.booster)
 
     @property
     def compiled(self) -> bool:
@@ -73,15 +68,21 @@ class LearnedRanker:
             return np.asarray(self._compiled.predict(inputs, n_jobs=1))
         return np.asarray(self.booster.predict(inputs, num_threads=1))
 
-    def contributions(self, rows: npt.NDArray[np.float64]) -> list[list[Contribution]]:
-        """The largest feature contributions of each row (by size, bias left out)."""
-        raw = np.asarray(self.booster.predict(self._inputs(rows), pred_contrib=True, num_threads=1))
+    def contributions(self, rows: npt.NDArray[np.float64]) -> list[tuple[tuple[str, float], ...]]:
+        """The largest feature contributions of each row, as (feature, value) by size (bias
+        left out)."""
+        inputs = self._inputs(rows)
+        if self._table is not None:
+            raw = self._table.contributions(inputs)[:, :-1]
+        else:
+            raw = np.asarray(self.booster.predict(inputs, pred_contrib=True, num_threads=1))[:, :-1]
+        top = np.argsort(-np.abs(raw), axis=1, kind="stable")[:, :CONTRIBUTIONS]
+        values = np.round(np.take_along_axis(raw, top, axis=1), 6).tolist()
         names = self.names
-        top = []
-        for row in raw:
-            order = np.argsort(-np.abs(row[:-1]))[:CONTRIBUTIONS]
-            top.append([Contribution(names[i], round(float(row[i]), 6)) for i in order])
-        return top
+        return [
+            tuple((names[i], v) for i, v in zip(order, row, strict=True))
+            for order, row in zip(top.tolist(), values, strict=True)
+        ]
 
 
 def _compiled(folder: Path) -> Any:

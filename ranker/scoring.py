@@ -10,8 +10,9 @@ import numpy as np
 import numpy.typing as npt
 from prometheus_client import Histogram
 
-from ranker.features import Candidate, FeatureState
+from ranker.features import FeatureState
 from ranker.model import LearnedRanker
+from recommend.pipeline import Recalled
 
 PREDICT_SECONDS = Histogram(
     "lookalike_ranker_predict_seconds",
@@ -36,7 +37,7 @@ class LearnedScorer:
         self._rows: npt.NDArray[np.float64] = np.zeros((0, 0))
         self.seconds = 0.0
 
-    def score(self, candidates: Sequence[Candidate]) -> npt.NDArray[np.float64]:
+    def score(self, candidates: Recalled) -> npt.NDArray[np.float64]:
         """Every candidate's score."""
         started = time.perf_counter()
         self._rows = self.state.rows(self.query, candidates, self.model, self.user_id)
@@ -50,4 +51,4 @@ class LearnedScorer:
         explained = self.ranker.contributions(self._rows[list(chosen)])
         self.seconds += time.perf_counter() - started
         PREDICT_SECONDS.observe(self.seconds)
-        return [tuple((c.feature, c.value) for c in row) for row in explained]
+        return explained

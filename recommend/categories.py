@@ -47,6 +47,16 @@ class CategorySimilarity:
         """Read `names.json` + `vectors.npy` written by `lookalike embed`."""
         return cls(*read_categories(folder), encode, field=field)
 
+    def nearest_target(self, targets: Sequence[str | None], category: str | None) -> float:
+        """The category's similarity to the nearest of `targets` (0 without targets)."""
+        return max((self.similarity(t, category) for t in targets), default=0.0)
+
+    def nearest_targets(
+        self, targets: Sequence[str | None], categories: Sequence[str | None]
+    ) -> npt.NDArray[np.float64]:
+        """`nearest_target` of each category."""
+        return np.array([self.nearest_target(targets, c) for c in categories], dtype=np.float64)
+
     def similarity(self, a: str | None, b: str | None) -> float:
         """Cosine between two categories; 1 when equal, 0 when either is missing."""
         if a is not None and a == b:

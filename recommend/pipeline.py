@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 import numpy as np
@@ -55,10 +55,23 @@ class Ranked:
         return str(self.id)
 
 
+@dataclass(frozen=True)
+class Recalled:
+    """Candidates with the scores they were recalled with, a column each (what a learned
+    ranker's features read)."""
+
+    product_ids: list[str]
+    payloads: list[Payload]
+    ann_score: npt.NDArray[np.float64]
+    category_similarity: npt.NDArray[np.float64]
+    category_match: npt.NDArray[np.bool_]
+    recall_rank: npt.NDArray[np.int64]  # 1-based
+
+
 class Scorer(Protocol):
     """A learned ranker bound to one request: scores every candidate, explains the chosen."""
 
-    def score(self, candidates: Sequence[Ranked]) -> npt.NDArray[np.float64]:
+    def score(self, candidates: Recalled) -> npt.NDArray[np.float64]:
         """A relevance score per candidate (higher is better)."""
         ...
 
@@ -174,7 +187,7 @@ def _ranked(
     """A candidate with its category similarity (to the nearest of the query's categories)
     and its static (re-ranked) score."""
     other_type = payload.get(categories.field)
-    similarity = max((categories.similarity(t, other_type) for t in query_types), default=0.0)
+    similarity = categories.nearest_target(query_types, other_type)
     score = hit.score
     if params.category_mode != "off" and query_types:
         score = params.w_sim * hit.score + params.w_cat * similarity
@@ -205,29 +218,32 @@ def _learned(
     score (scaled to [0, 1] over the candidates) as its relevance term, so λ keeps its meaning
     and a candidate outside the static top_k can rise. No category re-rank follows: the
     model's features include the category signals."""
-    candidates = [
-        _ranked(
-            hit,
-            hit.payload if payload_of is None else payload_of(hit.id),
-            0,
-            i,
-            params,
-            categories,
-            query_types,
-        )
-        for i, hit in enumerate(hits)
-    ]
-    scores = scorer.score(candidates) if candidates else np.zeros(0)
+    payloads = [hit.payload if payload_of is None else payload_of(hit.id) for hit in hits]
+    types = [p.get(categories.field) for p in payloads]
+    candidates = Recalled(
+        product_ids=[str(hit.id) for hit in hits],
+        payloads=payloads,
+        ann_score=np.array([hit.score for hit in hits], dtype=np.float64),
+        category_similarity=categories.nearest_targets(query_types, types),
+        category_match=np.array([t in query_types for t in types], dtype=bool),
+        recall_rank=np.arange(1, len(hits) + 1),
+    )
+    scores = scorer.score(candidates) if hits else np.zeros(0)
     low, high = (float(scores.min()), float(scores.max())) if len(scores) else (0.0, 0.0)
     relevance = (scores - low) / (high - low) if high > low else np.ones_like(scores)
     order = mmr_select(relevance.astype(np.float32), vectors, params.top_k, params.lambda_diversity)
     selected = time.perf_counter()
     explained = scorer.explain(order) if order else []
     results = [
-        replace(
-            candidates[i],
+        Ranked(
+            id=hits[i].id,
             score=float(scores[i]),
+            ann_score=float(hits[i].score),
+            category_similarity=float(candidates.category_similarity[i]),
+            category_match=bool(candidates.category_match[i]),
             mmr_rank=rank + 1,
+            recall_rank=i + 1,
+            payload=payloads[i],
             ranker_score=float(scores[i]),
             contributions=explained[rank],
         )

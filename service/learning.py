@@ -28,7 +28,7 @@ from events.store import EventStore
 from experiments.design import Arm
 from experiments.interleave import team_draft
 from experiments.running import Experiments, Running
-from ranker.features import FEATURES, FeatureState, PayloadOf
+from ranker.features import FEATURES, FeatureState, PayloadOf, recalled_of
 from ranker.model import LearnedRanker, Rankers
 from ranker.scoring import LearnedScorer
 from recommend.pipeline import Params
@@ -285,7 +285,9 @@ class ShopperLoop:
                     arm=arm,
                     run_id=running.run.run_id if running else None,
                     teams=teams,
-                    features=self.features.rows(query, results, model, request.user_id),
+                    features=self.features.rows(
+                        query, recalled_of(results, self.payload_of), model, request.user_id
+                    ),
                     feature_names=FEATURES,
                     propensities=propensities,
                 )

@@ -15,7 +15,7 @@ from core.errors import LookalikeError
 from core.settings import Settings
 from events.factory import open_event_store
 from events.model import AnsweredResult
-from ranker.features import FEATURES
+from ranker.features import FEATURES, recalled_of
 from ranker.train import MIN_CLICKED_LISTS, logged_lists, train_ranker
 from service.app import Services
 from service.learning import ShopperLoop
@@ -113,7 +113,8 @@ def test_logged_features_are_the_features_served_and_trained_on(shop: Shop, trai
         AnsweredResult(**{k: r[k] for k in AnsweredResult.__struct_fields__})
         for r in answer["results"]
     ]
-    now = shop.loop.features.rows(shop.loop.payload_of(str(PRODUCT)), results, "clip", "sim-2")
+    shown = recalled_of(results, shop.loop.payload_of)
+    now = shop.loop.features.rows(shop.loop.payload_of(str(PRODUCT)), shown, "clip", "sim-2")
     deadline = time.monotonic() + 10
     while len(shop.loop.log) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -124,12 +125,16 @@ def test_logged_features_are_the_features_served_and_trained_on(shop: Shop, trai
     np.testing.assert_allclose(lists.features[-4:], logged)  # training reads exactly these
 
 
-def test_contributions_sum_to_the_score(shop: Shop, trained: dict) -> None:
+def test_contributions_are_lightgbms_and_sum_to_the_score(shop: Shop, trained: dict) -> None:
     ranker = shop.loop.rankers.current
-    assert ranker is not None
+    assert ranker is not None and ranker._table is not None  # served from the tables
     rows = logged_lists(shop.loop.store).features[:200]
     full = np.asarray(ranker.booster.predict(ranker._inputs(rows), pred_contrib=True))
     np.testing.assert_allclose(full.sum(axis=1), np.asarray(ranker.scores(rows)), atol=1e-9)
+    served = ranker.contributions(rows)
+    for row, top in zip(full, served, strict=True):
+        for feature, value in top:
+            assert value == pytest.approx(row[ranker.names.index(feature)], abs=1e-6)
 
 
 def test_a_new_model_is_picked_up_without_a_restart_and_keys_the_cache(

@@ -129,14 +129,48 @@ def shop(settings: Settings, env: dict[str, str] | None = None) -> Iterator[Shop
             store.close()
 
 
-def run_learning(settings: Settings, plan: Plan) -> dict[str, Any]:
-    """Every phase; the document `bench/results/learning.json` holds."""
+RANKERS = [
+    {"name": "static", "weight": 0.5, "overrides": {"ranker": "static"}},
+    {"name": "learned", "weight": 0.5, "overrides": {"ranker": "learned"}},
+]
+# The phases, in the order they run; a run of some of them keeps the others' earlier results.
+PHASES = ("experiments", "ranker", "cost", "events", "logging", "exploration")
+
+
+def run_learning(
+    settings: Settings,
+    plan: Plan,
+    phases: tuple[str, ...] = PHASES,
+    previous: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The phases asked for; the document `bench/results/learning.json` holds (with the
+    results of the other phases from `previous`, the earlier run)."""
     result: dict[str, Any] = {
+        **(previous or {}),
         "plan": plan.__dict__,
         "shoppers": SHOPPERS,
+        "phases": {p: time.strftime("%Y-%m-%d", time.gmtime()) for p in phases}
+        | {p: day for p, day in (previous or {}).get("phases", {}).items() if p not in phases},
         "load_average_at_start": os.getloadavg()[0],
     }
-    with shop(settings) as api:
+    result.pop("meta", None)
+    if {"experiments", "ranker", "cost", "events"} & set(phases):
+        with shop(settings) as api:
+            result |= _shop_phases(api, plan, phases)
+    if "events" in phases:
+        result["events_postgres"] = _postgres_event_rate(settings, plan)
+    if "logging" in phases:
+        result["logging"] = _logging_cost(settings, plan)
+    if "exploration" in phases:
+        result["exploration"] = _exploration(settings, plan)
+    result["load_average_at_end"] = os.getloadavg()[0]
+    return result
+
+
+def _shop_phases(api: Shop, plan: Plan, phases: tuple[str, ...]) -> dict[str, Any]:
+    """The phases that share one API and its event store."""
+    result: dict[str, Any] = {}
+    if "experiments" in phases:
         pair = [
             {"name": "clip", "weight": 0.5, "overrides": {"model": "clip"}},
             {"name": "hybrid", "weight": 0.5, "overrides": {"model": "hybrid"}},
@@ -147,25 +181,24 @@ def run_learning(settings: Settings, plan: Plan) -> dict[str, Any]:
         result["models_interleave"] = _trajectory(
             api, plan, "models-interleave", "interleave", pair, plan.lists_per_arm
         )
+    params = {"model": plan.model}
+    if "ranker" in phases:
         result["ranker"] = _train(api, plan, None)
-        rankers = [
-            {"name": "static", "weight": 0.5, "overrides": {"ranker": "static"}},
-            {"name": "learned", "weight": 0.5, "overrides": {"ranker": "learned"}},
-        ]
-        params = {"model": plan.model}
         result["ranker_ab"] = _trajectory(
-            api, plan, "ranker-ab", "ab", rankers, plan.lists_per_arm * 2, params
+            api, plan, "ranker-ab", "ab", RANKERS, plan.lists_per_arm * 2, params
         )
         result["ranker_interleave"] = _trajectory(
-            api, plan, "ranker-interleave", "interleave", rankers, plan.lists_per_arm, params
+            api, plan, "ranker-interleave", "interleave", RANKERS, plan.lists_per_arm, params
         )
+    if "cost" in phases or "ranker" in phases:
+        if "ranker" not in result:  # a model to time: trained on a short run of traffic
+            run(api.traffic(plan, plan.lift_lists_per_arm * 2, **params), progress=True)
+            _train(api, plan, None)
         result["ranker_cost"] = _ranker_cost(api, plan)
-        result["lift_vs_data"] = _lift_vs_data(api, plan, rankers)
+    if "ranker" in phases:
+        result["lift_vs_data"] = [_learned_lift(api, plan, first) for first in LIFT_POINTS]
+    if "events" in phases:
         result["events_embedded"] = _event_rate(api, plan)
-    result["events_postgres"] = _postgres_event_rate(settings, plan)
-    result["logging"] = _logging_cost(settings, plan)
-    result["exploration"] = _exploration(settings, plan)
-    result["load_average_at_end"] = os.getloadavg()[0]
     return result
 
 
@@ -221,28 +254,27 @@ def _train(api: Shop, plan: Plan, first: int | None) -> dict[str, Any]:
     raise LookalikeError(f"the API did not pick up ranker {manifest['version']} within 30 s")
 
 
-def _lift_vs_data(api: Shop, plan: Plan, arms: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Models trained on more and more of the logged lists, each A/B-tested against static."""
-    points = []
-    for first in LIFT_POINTS:
-        manifest = _train(api, plan, first)
-        name = f"lift-{first}"
-        api.experiment(name, "ab", arms)
-        run(api.traffic(plan, plan.lift_lists_per_arm * 2, model=plan.model), progress=True)
-        learned = api.result(name)["arms"][1]
-        api.stop(name)
-        points.append(
-            {
-                "training_lists": manifest["window"]["lists"],
-                "ndcg5_learned": manifest["metrics"]["ndcg5_learned"],
-                "ndcg5_served": manifest["metrics"]["ndcg5_served"],
-                "lift": learned["lift"],
-                "lift_ci": learned["lift_ci"],
-                "p_value": learned["p_value"],
-            }
-        )
-        print(f"lift with {first:,} training lists: {points[-1]}")
-    return points
+def _learned_lift(api: Shop, plan: Plan, first: int | None) -> dict[str, Any]:
+    """A model trained on the shop's logged lists (the oldest `first`; all with None),
+    A/B-tested against static on `plan.lift_lists_per_arm` lists per arm."""
+    manifest = _train(api, plan, first)
+    name = f"lift-{first or 'all'}"
+    api.experiment(name, "ab", RANKERS)
+    run(api.traffic(plan, plan.lift_lists_per_arm * 2, model=plan.model), progress=True)
+    arms = api.result(name)["arms"]
+    api.stop(name)
+    point = {
+        "training_lists": manifest["window"]["lists"],
+        "ndcg5_learned": manifest["metrics"]["ndcg5_learned"],
+        "ndcg5_served": manifest["metrics"]["ndcg5_served"],
+        "static_ctr": arms[0]["ctr"],
+        "learned_ctr": arms[1]["ctr"],
+        "lift": arms[1]["lift"],
+        "lift_ci": arms[1]["lift_ci"],
+        "p_value": arms[1]["p_value"],
+    }
+    print(f"lift with {point['training_lists']:,} training lists: {point}")
+    return point
 
 
 def _ranker_cost(api: Shop, plan: Plan) -> dict[str, Any]:
@@ -384,7 +416,9 @@ def _products_from_disk(settings: Settings, model: str) -> list[int]:
 
 
 def _exploration(settings: Settings, plan: Plan) -> dict[str, Any]:
-    """CTR of explored against other lists, served together at an EXPLORE_SHARE share."""
+    """Its cost: CTR of explored against other lists, served together at an EXPLORE_SHARE
+    share. Its gain: the next model's lift over static when trained on those lists, against a
+    model trained on as many lists served without exploration (each in its own shop)."""
     with shop(settings, {"LOOKALIKE_EXPLORE": str(EXPLORE_SHARE)}) as api:
         run(api.traffic(plan, plan.explore_lists, model=plan.model), progress=True)
         time.sleep(1.5)
@@ -394,10 +428,16 @@ def _exploration(settings: Settings, plan: Plan) -> dict[str, Any]:
             kind = "explored" if any((s.propensity or 1.0) < 1.0 for s in served.shown) else "other"
             counts[kind][0] += 1
             counts[kind][1] += served.ranking_id in clicked
+        with_exploration = _learned_lift(api, plan, None)
+    with shop(settings) as api:
+        run(api.traffic(plan, plan.explore_lists, model=plan.model), progress=True)
+        time.sleep(1.5)
+        without = _learned_lift(api, plan, None)
     ctr = {k: clicks / lists if lists else 0.0 for k, (lists, clicks) in counts.items()}
     return {
         "share": EXPLORE_SHARE,
         "lists": {k: v[0] for k, v in counts.items()},
         "ctr": ctr,
         "cost_per_explored_list": ctr["other"] - ctr["explored"],
+        "next_model": {"with_exploration": with_exploration, "without": without},
     }

@@ -25,11 +25,15 @@ def _ab_rows(name: str, doc: dict[str, Any]) -> list[list[str]]:
                 arm["name"],
                 f"{arm['lists']:,}",
                 f"{arm['ctr']:.4f} {_interval(arm['ctr_ci'])}",
-                "—" if arm["lift"] is None else f"{arm['lift']:+.3f} {_interval(arm['lift_ci'])}",
+                "—" if arm["lift"] is None else _lift(arm),
                 "—" if arm["p_value"] is None else _p(arm["p_value"]),
             ]
         )
     return rows
+
+
+def _lift(point: dict[str, Any]) -> str:
+    return f"{point['lift']:+.3f} {_interval(point['lift_ci'])}"
 
 
 def _interleave_line(name: str, doc: dict[str, Any]) -> str:
@@ -73,7 +77,7 @@ def learning_section(doc: dict[str, Any]) -> list[str]:
             f"{p['training_lists']:,}",
             num(p["ndcg5_learned"]),
             num(p["ndcg5_served"]),
-            f"{p['lift']:+.3f} {_interval(p['lift_ci'])}",
+            _lift(p),
         ]
         for p in doc["lift_vs_data"]
     ]
@@ -126,7 +130,8 @@ def learning_section(doc: dict[str, Any]) -> list[str]:
         "",
         f"In process, the model alone ({'lleaves-compiled' if model['compiled'] else 'LightGBM'}): "
         f"predict on 50 candidates p50 {model['predict_50']['p50_ms']:.3f} / p99 "
-        f"{model['predict_50']['p99_ms']:.3f} ms; `pred_contrib` explanations of the 5 shown "
+        f"{model['predict_50']['p99_ms']:.3f} ms; explanations of the 5 shown (LightGBM's "
+        "`pred_contrib`, looked up in per-tree tables) "
         f"p50 {model['contributions_5']['p50_ms']:.3f} / p99 "
         f"{model['contributions_5']['p99_ms']:.3f} ms.",
         "",
@@ -147,5 +152,33 @@ def learning_section(doc: dict[str, Any]) -> list[str]:
         f"{explore['ctr']['other']:.4f} ({explore['lists']['other']:,}): explored − other "
         f"{-explore['cost_per_explored_list']:+.4f} CTR per explored list, so a 5 % share "
         f"moves the overall CTR by {-0.05 * explore['cost_per_explored_list']:+.4f}.",
+        "",
+        *_exploration_gain(explore),
+    ]
+
+
+def _exploration_gain(explore: dict[str, Any]) -> list[str]:
+    """What exploration gave the next model (absent from runs before it was measured)."""
+    if "next_model" not in explore:
+        return []
+    rows = [
+        [
+            label,
+            f"{point['training_lists']:,}",
+            f"{point['static_ctr']:.4f} / {point['learned_ctr']:.4f}",
+            _lift(point),
+            _p(point["p_value"]),
+        ]
+        for label, point in (
+            ("trained with exploration", explore["next_model"]["with_exploration"]),
+            ("trained without", explore["next_model"]["without"]),
+        )
+    ]
+    return [
+        "What it gives the next model: a model trained on those lists against one trained on "
+        "as many lists served without exploration, each A/B-tested against static in its own "
+        "shop:",
+        "",
+        *table(("next model", "lists logged", "CTR static / learned", "lift [95 %]", "p"), rows),
         "",
     ]

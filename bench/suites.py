@@ -8,6 +8,7 @@ engines and torch are slow to import).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -166,7 +167,7 @@ def _api_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _learning(settings: Settings, args: argparse.Namespace) -> Document:
-    from bench.learning import Plan, run_learning
+    from bench.learning import PHASES, Plan, run_learning
 
     plan = Plan(
         lists_per_arm=args.lists_per_arm,
@@ -179,10 +180,15 @@ def _learning(settings: Settings, args: argparse.Namespace) -> Document:
         log_seconds=args.log_seconds,
         log_pairs=args.log_pairs,
     )
-    return run_learning(settings, plan)
+    phases = tuple(p for p in PHASES if p in args.phases)
+    earlier = args.out / "learning.json"
+    previous = json.loads(earlier.read_text()) if phases != PHASES and earlier.is_file() else None
+    return run_learning(settings, plan, phases, previous)
 
 
 def _learning_options(parser: argparse.ArgumentParser) -> None:
+    from bench.learning import PHASES
+
     parser.add_argument(
         "--lists-per-arm", type=positive(int), default=20_000, help="lists per experiment arm"
     )
@@ -207,6 +213,13 @@ def _learning_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--log-pairs", type=positive(int), default=3, help="logging on/off runs, alternated"
+    )
+    parser.add_argument(
+        "--phases",
+        nargs="+",
+        choices=PHASES,
+        default=list(PHASES),
+        help="phases to run; the others keep their results from the previous run",
     )
 
 

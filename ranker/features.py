@@ -48,6 +48,7 @@ WINDOW_S = 7 * 24 * 3600.0  # popularity and taste look this far back
 POPULARITY_EVERY_S = 30.0
 EVENTS_EVERY_S = 1.0
 PRIOR_WEIGHT = 20.0  # smoothed CTR = (clicks + w · mean CTR) / (impressions + w)
+SCORE_DECIMALS = 6  # what answers round scores to
 COLUMN = {name: i for i, name in enumerate(FEATURES)}
 MODEL_CODES = {name: i for i, name in enumerate(MODELS)}
 PayloadOf = Callable[[str], Mapping[str, Any] | None]
@@ -152,8 +153,10 @@ class FeatureState:
         column at a time."""
         ids, payloads = candidates.product_ids, candidates.payloads
         rows = np.zeros((len(ids), len(FEATURES)))
-        for name in SCORES[:-1]:
-            rows[:, COLUMN[name]] = getattr(candidates, name)
+        for name in ("ann_score", "category_similarity"):  # as answers show them
+            rows[:, COLUMN[name]] = np.round(getattr(candidates, name), SCORE_DECIMALS)
+        rows[:, COLUMN["category_match"]] = candidates.category_match
+        rows[:, COLUMN["recall_rank"]] = candidates.recall_rank
         rows[:, COLUMN["model"]] = MODEL_CODES.get(model, -1)
         for facet in FACETS if query is not None else ():
             wanted = query.get(facet) if query is not None else None

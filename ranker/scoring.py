@@ -35,6 +35,7 @@ class LearnedScorer:
         self.ranker, self.state = ranker, state
         self.query, self.model, self.user_id = query, model, user_id
         self._rows: npt.NDArray[np.float64] = np.zeros((0, 0))
+        self.chosen: npt.NDArray[np.float64] | None = None  # the explained rows
         self.seconds = 0.0
 
     def score(self, candidates: Recalled) -> npt.NDArray[np.float64]:
@@ -48,7 +49,8 @@ class LearnedScorer:
     def explain(self, chosen: Sequence[int]) -> list[tuple[tuple[str, float], ...]]:
         """The three largest feature contributions of each chosen candidate."""
         started = time.perf_counter()
-        explained = self.ranker.contributions(self._rows[list(chosen)])
+        self.chosen = self._rows[list(chosen)]
+        explained = self.ranker.contributions(self.chosen)
         self.seconds += time.perf_counter() - started
         PREDICT_SECONDS.observe(self.seconds)
         return explained

@@ -13,11 +13,12 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
-from functools import partial
 from typing import Any, TypeVar
 
 import anyio
 import msgspec
+import numpy as np
+import numpy.typing as npt
 
 from core.settings import Settings
 from events import log as list_log
@@ -160,8 +161,16 @@ class ShopperLoop:
         async def compute(model: str, params: Params) -> Served:
             if params.ranker == "static":
                 return await list_of(model, params, None, ())
-            scorer = partial(self.scorer, model=model, user_id=user_id)
-            return await list_of(model, params, scorer, self.answer_scope(params, user_id))
+            scorers: list[LearnedScorer] = []
+
+            def scorer(query: Any) -> LearnedScorer:
+                scorers.append(self.scorer(query, model, user_id))
+                return scorers[-1]
+
+            served = await list_of(model, params, scorer, self.answer_scope(params, user_id))
+            if scorers and scorers[-1].chosen is not None:  # computed, not from the cache
+                return replace(served, features=scorers[-1].chosen)
+            return served
 
         return compute
 
@@ -180,13 +189,15 @@ class ShopperLoop:
             if self._explores(request):
                 return await self._explored(request)
             served = await request.compute(request.model, request.params)
-            return self._served(request, request.model, served.body, served.cache)
+            return self._served(request, request.model, served.body, served.cache, served.features)
         if running.run.design == "interleave":
             return await self._interleaved(request, running)
         arm = running.arm_of(user_id)
         model, params = with_overrides(request.model, request.params, arm, request.check)
         served = await request.compute(model, params)
-        return self._served(request, model, served.body, served.cache, running, arm.name)
+        return self._served(
+            request, model, served.body, served.cache, served.features, running, arm.name
+        )
 
     def _explores(self, request: ListRequest) -> bool:
         """Whether this static /recommend list is one of the exploration share."""
@@ -225,7 +236,13 @@ class ShopperLoop:
         )
         teams = [running.arms[team].name for _, team in merged]
         return self._served(
-            request, model, msgspec.json.encode(answer), "off", running, None, teams, ranking_id
+            request,
+            model,
+            msgspec.json.encode(answer),
+            "off",
+            running=running,
+            teams=teams,
+            ranking_id=ranking_id,
         )
 
     async def _explored(self, request: ListRequest) -> Served:
@@ -258,6 +275,7 @@ class ShopperLoop:
         model: str,
         body: bytes,
         cached: CacheResult,
+        features: npt.NDArray[np.float64] | None = None,
         running: Running | None = None,
         arm: str | None = None,
         teams: list[str] | None = None,
@@ -265,13 +283,16 @@ class ShopperLoop:
         propensities: list[float] | None = None,
     ) -> Served:
         """The answer with its list fields, logged with the ranker's features of every shown
-        product as they are now (training reads these, never recomputes them)."""
+        product: as the learned ranker scored them (`features`), else as they are now (training
+        reads these, never recomputes them)."""
         ranking_id = ranking_id or uuid.uuid4().hex
         experiment = running.run.name if running else None
         body = with_list_fields(body, ranking_id, experiment, arm)
         if self.logging:
-            query = None if request.anchor is None else self.payload_of(request.anchor)
-            results = _answer.decode(body).results
+            if features is None:
+                query = None if request.anchor is None else self.payload_of(request.anchor)
+                results = recalled_of(_answer.decode(body).results, self.payload_of)
+                features = self.features.rows(query, results, model, request.user_id)
             self.log.add(
                 list_log.Served(
                     ranking_id=ranking_id,
@@ -285,9 +306,7 @@ class ShopperLoop:
                     arm=arm,
                     run_id=running.run.run_id if running else None,
                     teams=teams,
-                    features=self.features.rows(
-                        query, recalled_of(results, self.payload_of), model, request.user_id
-                    ),
+                    features=features,
                     feature_names=FEATURES,
                     propensities=propensities,
                 )

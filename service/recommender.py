@@ -17,6 +17,7 @@ from typing import Any, Literal, TypeVar
 
 import msgspec
 import numpy as np
+import numpy.typing as npt
 from PIL import Image
 
 from catalogue.records import InvalidProduct, check_upload
@@ -132,6 +133,8 @@ class Served:
     body: bytes
     cache: CacheResult
     _answer: Answer | None = field(default=None, repr=False)
+    # The learned ranker's features of the shown products as it scored them (None: not known).
+    features: npt.NDArray[np.float64] | None = field(default=None, repr=False)
 
     def answer(self) -> Answer:
         """The ranked list with every score (query, model, parameters, results)."""

@@ -13,6 +13,7 @@ from lookalike.cli import main
 
 LISTS_PER_ARM = 600
 EVENTS = 2_000
+EXPLORE_LISTS = 600  # enough clicked lists to train the next model on
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +22,8 @@ def learning(bench_settings: Settings, tmp_path_factory: pytest.TempPathFactory)
     out = tmp_path_factory.mktemp("learning-results")
     argv = ["--data-dir", str(bench_settings.data_dir), "bench", "learning", "--out", str(out)]
     argv += ["--lists-per-arm", str(LISTS_PER_ARM), "--lift-lists-per-arm", "100"]
-    argv += ["--explore-lists", "300", "--events", str(EVENTS), "--train-minutes", "0.05"]
+    argv += ["--explore-lists", str(EXPLORE_LISTS), "--events", str(EVENTS)]
+    argv += ["--train-minutes", "0.05"]
     argv += ["--log-seconds", "1", "--log-pairs", "1", "--seed", "5"]
     assert main(argv) == 0
     return out
@@ -65,10 +67,27 @@ def test_events_logging_and_exploration_are_measured(learning: Path) -> None:
     assert doc["logging"]["ratio"] > 0 and len(doc["logging"]["runs"]["on"]) == 1
     explore = doc["exploration"]
     assert explore["lists"]["explored"] > 0 and explore["lists"]["other"] > 0
-    assert sum(explore["lists"].values()) == 300
+    assert sum(explore["lists"].values()) == EXPLORE_LISTS
+    for trained in explore["next_model"].values():  # what exploration gives the next model
+        assert trained["training_lists"] > 0 and trained["lift_ci"] is not None
 
 
 def test_the_report_has_the_section_and_the_plot(learning: Path) -> None:
     report = (learning / "REPORT.md").read_text()
     assert "## Learning from shoppers" in report and "![learning](learning.png)" in report
+    assert "What it gives the next model" in report
     assert (learning / "learning.png").stat().st_size > 1000
+
+
+def test_a_run_of_some_phases_keeps_the_others_results(
+    learning: Path, bench_settings: Settings
+) -> None:
+    before = _document(learning)
+    argv = ["--data-dir", str(bench_settings.data_dir), "bench", "learning", "--out"]
+    argv += [str(learning), "--phases", "logging", "--log-seconds", "1", "--log-pairs", "1"]
+    assert main(argv) == 0
+    after = _document(learning)
+    assert after["models_ab"] == before["models_ab"]
+    assert after["exploration"] == before["exploration"]
+    assert after["logging"] != before["logging"]
+    assert set(after["phases"]) == set(before["phases"])

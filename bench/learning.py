@@ -145,12 +145,11 @@ def run_learning(
 ) -> dict[str, Any]:
     """The phases asked for; the document `bench/results/learning.json` holds (with the
     results of the other phases from `previous`, the earlier run)."""
+    earlier = previous or {}
     result: dict[str, Any] = {
-        **(previous or {}),
+        **earlier,
         "plan": plan.__dict__,
         "shoppers": SHOPPERS,
-        "phases": {p: time.strftime("%Y-%m-%d", time.gmtime()) for p in phases}
-        | {p: day for p, day in (previous or {}).get("phases", {}).items() if p not in phases},
         "load_average_at_start": os.getloadavg()[0],
     }
     result.pop("meta", None)
@@ -164,7 +163,28 @@ def run_learning(
     if "exploration" in phases:
         result["exploration"] = _exploration(settings, plan)
     result["load_average_at_end"] = os.getloadavg()[0]
+    result["phases"] = _earlier_phases(earlier, phases) | {
+        p: _phase_run(result, time.strftime("%Y-%m-%d", time.gmtime())) for p in phases
+    }
     return result
+
+
+def _phase_run(doc: dict[str, Any], day: str) -> dict[str, Any]:
+    return {
+        "on": day,
+        "load_average": [doc.get("load_average_at_start"), doc.get("load_average_at_end")],
+    }
+
+
+def _earlier_phases(earlier: dict[str, Any], rerun: tuple[str, ...]) -> dict[str, Any]:
+    """When the phases not rerun were measured, and under what load (a document from before
+    phases were recorded ran them all at once)."""
+    if not earlier:
+        return {}
+    recorded = earlier.get("phases") or {
+        p: _phase_run(earlier, earlier["meta"]["finished"][:10]) for p in PHASES
+    }
+    return {p: run for p, run in recorded.items() if p not in rerun}
 
 
 def _shop_phases(api: Shop, plan: Plan, phases: tuple[str, ...]) -> dict[str, Any]:

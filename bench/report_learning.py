@@ -32,6 +32,15 @@ def _ab_rows(name: str, doc: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
+def _runs(doc: dict[str, Any]) -> str:
+    """When each group of phases ran, and under what load."""
+    runs: dict[tuple[str, str], list[str]] = {}
+    for phase, run in doc["phases"].items():
+        start, end = run["load_average"]
+        runs.setdefault((run["on"], f"{start:.1f} → {end:.1f}"), []).append(phase)
+    return "; ".join(f"{', '.join(p)} on {day} (load {load})" for (day, load), p in runs.items())
+
+
 def _lift(point: dict[str, Any]) -> str:
     return f"{point['lift']:+.3f} {_interval(point['lift_ci'])}"
 
@@ -87,9 +96,9 @@ def learning_section(doc: dict[str, Any]) -> list[str]:
         f"Simulated shoppers ({doc['shoppers']:,}, `lookalike simulate`'s hidden tastes: two "
         "favourite colours, their gender, the query's type, and a position bias) through a real "
         "`lookalike serve` (embedded Qdrant, SQLite event store); CTR = lists with a click ÷ lists. "
-        f"The machine's 1-minute load average was {doc['load_average_at_start']:.1f} at the start "
-        f"and {doc['load_average_at_end']:.1f} at the end (2 cores; above 1, other work shared "
-        "them, which lowers the rates and raises the latencies below).",
+        f"Phases and the machine's 1-minute load average at their start and end: {_runs(doc)} "
+        "(2 cores; above 1, other work shared them, which lowers the rates and raises the "
+        "latencies below).",
         "",
         *table(
             ("experiment", "arm", "lists", "CTR [95 %]", "lift [95 %]", "p"),

@@ -46,9 +46,9 @@ class _Tree:
 class ContributionTable:
     """Every tree's contributions by split pattern, and the splits that make a row's pattern."""
 
-    def __init__(self, booster: lgb.Booster) -> None:
-        dumped = booster.dump_model()
-        self.width = booster.num_feature()
+    def __init__(self, dumped: dict[str, Any]) -> None:
+        """From the model as `Booster.dump_model` gives it."""
+        self.width = len(dumped["feature_names"])
         trees = [_tree(info["tree_structure"]) for info in dumped["tree_info"]]
         patterns = 2 ** max((len(t.splits) for t in trees), default=0)
         # (tree, pattern, feature + bias): the bias column holds the tree's expected value.
@@ -72,11 +72,12 @@ class ContributionTable:
     @classmethod
     def of(cls, booster: lgb.Booster) -> ContributionTable | None:
         """The table of a model whose trees all fit one, else None (LightGBM computes them)."""
-        for info in booster.dump_model()["tree_info"]:
+        dumped = booster.dump_model()
+        for info in dumped["tree_info"]:
             splits = _all_splits(info["tree_structure"])
             if len(splits) > MAX_SPLITS or any(s["decision_type"] != "<=" for s in splits):
                 return None
-        return cls(booster)
+        return cls(dumped)
 
     def contributions(self, inputs: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         """Each row's contribution of every feature, then the bias (what `pred_contrib` gives)."""

@@ -73,7 +73,7 @@ def recalled_of(candidates: Sequence[Candidate], payload_of: PayloadOf) -> Recal
     """The columns of the products an answer lists (to log a served list's features)."""
     return Recalled(
         product_ids=[c.product_id for c in candidates],
-        payloads=[dict(payload_of(c.product_id) or {}) for c in candidates],
+        payloads=[payload_of(c.product_id) or {} for c in candidates],
         ann_score=np.array([c.ann_score for c in candidates], dtype=np.float64),
         category_similarity=np.array([c.category_similarity for c in candidates], np.float64),
         category_match=np.array([c.category_match for c in candidates], dtype=bool),
@@ -158,8 +158,8 @@ class FeatureState:
         rows[:, COLUMN["category_match"]] = candidates.category_match
         rows[:, COLUMN["recall_rank"]] = candidates.recall_rank
         rows[:, COLUMN["model"]] = MODEL_CODES.get(model, -1)
-        for facet in FACETS if query is not None else ():
-            wanted = query.get(facet) if query is not None else None
+        for facet in FACETS:
+            wanted = None if query is None else query.get(facet)
             if wanted is not None:
                 rows[:, COLUMN[f"same_{facet}"]] = [p.get(facet) == wanted for p in payloads]
         popularity = self.popularity

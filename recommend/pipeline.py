@@ -61,7 +61,7 @@ class Recalled:
     ranker's features read)."""
 
     product_ids: list[str]
-    payloads: list[Payload]
+    payloads: Sequence[Mapping[str, object]]
     ann_score: npt.NDArray[np.float64]
     category_similarity: npt.NDArray[np.float64]
     category_match: npt.NDArray[np.bool_]
